@@ -52,7 +52,8 @@ class NewFeedback:
     text: str
     contact_name: str | None
     contact_phone: str | None
-    attachments: tuple[dict[str, Any], ...] = ()  # {"file_id":…, "kind": "photo"|"document", "name":…}
+    # each {"file_id": …, "kind": "photo" | "document", "name": …}
+    attachments: tuple[dict[str, Any], ...] = ()
     language: str = "zh"
 
 
@@ -124,7 +125,7 @@ class Store(abc.ABC):
     # -- lifecycle -----------------------------------------------------------------------
     @abc.abstractmethod
     async def open(self) -> None:
-        """Connect and create or migrate the schema."""
+        """Connect and create or migrate the schema. Calling it on an open store does nothing."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -139,7 +140,9 @@ class Store(abc.ABC):
         """Create the user if new (language None, immediate, active); update chat_id; reactivate."""
 
     @abc.abstractmethod
-    async def set_language(self, user_id: int, language: str | None) -> None: ...
+    async def set_language(self, user_id: int, language: str | None) -> None:
+        """Set (or with None, clear) the user's language. Like the two setters below, this
+        changes a known user only: call upsert_user first; an unknown user_id is ignored."""
 
     @abc.abstractmethod
     async def set_frequency(self, user_id: int, frequency: Frequency) -> None: ...
@@ -150,11 +153,12 @@ class Store(abc.ABC):
     # -- questions the bot could not answer ----------------------------------------------
     @abc.abstractmethod
     async def record_question(self, text: str, language: str, kind: str, score: float) -> None:
-        """Record one unanswered question (no user id is kept)."""
+        """Record one unanswered question now (no user id is kept)."""
 
     @abc.abstractmethod
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredQuestion]:
-        """The most frequent unanswered questions since `since`, most frequent first."""
+        """The most frequent unanswered questions since `since`, grouped by normalised text
+        (whitespace collapsed, lower-case), most frequent first, ties most recent first."""
 
     # -- small key/value documents (conversation state, drafts, bot/chat data) -----------
     @abc.abstractmethod
@@ -177,7 +181,11 @@ class Store(abc.ABC):
     ) -> Feedback:
         """Allocate the next reference of the day, store the feedback and queue its deliveries,
         all in one transaction. `deliveries` may contain the placeholder "{reference}" in
-        dedupe_key and in top-level string payload values; it is replaced by the reference."""
+        dedupe_key and in top-level string payload values; it is replaced by the reference.
+        A delivery whose feedback_reference is None is linked to this feedback (its state then
+        follows its "email" row: see mark_sent). The new feedback's state is "received" and
+        its created_at is `now` (default: the current time); the reference's date is the
+        Asia/Shanghai date of `now`, numbered from 0001 each day."""
 
     @abc.abstractmethod
     async def get_feedback(self, reference: str) -> Feedback | None: ...
@@ -210,13 +218,20 @@ class Store(abc.ABC):
         crashed sender's rows come back after the lease and no two senders get the same row."""
 
     @abc.abstractmethod
-    async def mark_sent(self, outbox_id: int, now: datetime | None = None) -> None: ...
+    async def mark_sent(self, outbox_id: int, now: datetime | None = None) -> None:
+        """Mark a pending row sent (sent_at = now). For a row of kind "email" with a
+        feedback_reference, that feedback becomes "forwarded". Rows no longer pending
+        (already sent or failed) are left alone, and so is their feedback."""
 
     @abc.abstractmethod
-    async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None: ...
+    async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+        """Keep a pending row pending, due again at next_attempt_at, with last_error. For an
+        "email" row with a feedback_reference, that feedback becomes "retrying"."""
 
     @abc.abstractmethod
-    async def mark_failed(self, outbox_id: int, error: str) -> None: ...
+    async def mark_failed(self, outbox_id: int, error: str) -> None:
+        """Give up on a pending row (state failed, last_error). For an "email" row with a
+        feedback_reference, that feedback becomes "failed"."""
 
     @abc.abstractmethod
     async def outbox_by_key(self, dedupe_key: str) -> OutboxItem | None: ...
@@ -244,7 +259,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def all_subscriptions(self, active_only: bool = True) -> list[Subscription]:
-        """Every subscription (of active users only, by default)."""
+        """Every subscription, oldest first (of active users only, by default: joined with
+        users.active; a subscriber with no users row counts as active)."""
 
     # -- notices -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -262,4 +278,5 @@ class Store(abc.ABC):
         """All published notices, oldest first."""
 
     @abc.abstractmethod
-    async def latest_notice(self) -> StoredNotice | None: ...
+    async def latest_notice(self) -> StoredNotice | None:
+        """The newest published notice (highest id), None before any."""
