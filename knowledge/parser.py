@@ -31,7 +31,9 @@ _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 _SECTION = re.compile(rf"^([{_NUMERALS}]+)、\s*(.+)$")
 _SUBHEAD = re.compile(rf"^\(([{_NUMERALS}]+)\)\s*(.+)$")
-_ITEM = re.compile(r"^(\d+)\s*[.、]\s*关于\s*[“\"「『‘'](.+?)[”\"」』’']\s*的整改情况\s*[。.]?\s*(.*)$")
+_ITEM = re.compile(
+    r"^(\d+)\s*[.、]\s*关于\s*[“\"「『‘'](.+?)[”\"」』’']\s*的整改情况\s*[。.]?\s*(.*)$"
+)
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _PERIOD = re.compile(
     r"(\d{4})年(\d{1,2})月(\d{1,2})日至(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日\s*[,，]?\s*"
@@ -165,12 +167,15 @@ def parse_notice(
 
     # The last two lines after the invitation: issuer (again) and the date.
     if not closing_lines:
-        raise NoticeParseError(sections[3][0].number, "the signature and date at the end", "", source)
+        raise NoticeParseError(
+            sections[3][0].number, "the signature and date at the end", "", source
+        )
     date_line = closing_lines[-1]
     date_match = _DATE.fullmatch(date_line.norm.strip())
     if not date_match:
         raise cur.error(date_line, "the date (YYYY年M月D日) on the last line")
-    notice_date = _to_date(*date_match.groups(), date_line.number, source)
+    year, month, day = date_match.groups()
+    notice_date = _to_date(year, month, day, date_line.number, source)
 
     return Notice(
         issuer=issuer,
@@ -246,7 +251,9 @@ def _parse_items(
         else:
             raise cur.error(line, "an area heading (一)… or item 1.关于“…”的整改情况")
     if not raw_items:
-        raise NoticeParseError(heading.number, "at least one item 1.关于“…”的整改情况", "", cur.source)
+        raise NoticeParseError(
+            heading.number, "at least one item 1.关于“…”的整改情况", "", cur.source
+        )
 
     items: dict[int, Item] = {}
     for line, area, title, parts in raw_items:
@@ -274,9 +281,11 @@ def _parse_items(
         Area(number=i, numeral=numeral, title=title, items=tuple(numbers), line=line.number)
         for i, (line, numeral, title, numbers) in enumerate(areas, start=1)
     )
-    for area in area_objs:
-        if not area.items:
-            raise NoticeParseError(area.line, f"items under area ({area.numeral})", "", cur.source)
+    for area_obj in area_objs:
+        if not area_obj.items:
+            raise NoticeParseError(
+                area_obj.line, f"items under area ({area_obj.numeral})", "", cur.source
+            )
     return area_objs, items
 
 

@@ -1,0 +1,698 @@
+"""Decide what a resident's question is about: one item, a few, contact, the notice, or nothing.
+
+Indexes are built once from the notice and its enrichment. A question is folded (see
+`knowledge.normalize`), homophone typos are corrected against the notice's own vocabulary,
+and then every part of it is either explained by an item (Chinese character bigrams, alias and
+synonym phrases, English word stems) or not. Two numbers per item come out of that:
+
+* rank — how much distinctive text the item shares with the question (idf-weighted, by field);
+* coverage — the share of the question's content the item explains.
+
+An item is answered only when it explains nearly all of the question: a question that shares
+words with an item but also names something the notice does not (成都污水处理厂, 眉山中学招生)
+is `none`, because a confident wrong answer is worse than "not in this notice".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from knowledge.enrich import Enrichment, Intents
+from knowledge.model import Notice
+from knowledge.normalize import (
+    MAX_INPUT,
+    detect_lang,
+    fold,
+    fuzzy_syllable,
+    is_cjk,
+    pinyin_of,
+    word_key,
+)
+
+# Field weights: how much a match in each field of an item counts.
+TITLE, ALIAS, TEXT, SUMMARY, AREA = 1.0, 1.0, 0.75, 0.7, 0.3
+
+# Documents that are not items: parts of the notice answered as `meta` or `contact`.
+SECTION_INSPECTION, SECTION_LEADERSHIP, SECTION_NEXT, SECTION_CONTACT, SECTION_HEAD = (
+    1001, 1002, 1003, 1004, 1005,
+)
+SECTION_TOPICS = {
+    SECTION_INSPECTION: ("meta", "inspection"),
+    SECTION_LEADERSHIP: ("meta", "overview"),
+    SECTION_NEXT: ("meta", "next_steps"),
+    SECTION_CONTACT: ("contact", "how"),
+    SECTION_HEAD: ("meta", "publisher"),
+}
+
+# Decision thresholds (tuned on the development set, see tests/test_matcher_quality.py).
+MIN_COVERAGE = 0.6  # share of the question's content the item must explain
+MIN_RANK = 1.2  # distinctive evidence needed for an item at all
+AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous
+INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/meta phrase
+PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the matcher decided about one question."""
+
+    question: str
+    kind: str  # 'item' | 'ambiguous' | 'contact' | 'meta' | 'none'
+    items: tuple[int, ...]
+    score: float
+    lang: str  # 'zh' | 'en'
+    topic: str | None = None
+
+
+@dataclass(slots=True)
+class _Query:
+    """A question prepared for matching: folded text, per-position weights, intents."""
+
+    text: str  # folded, corrected
+    weights: list[float]  # per character position; a Latin word's weight sits on its first char
+    words: list[tuple[int, str]]  # (start position, word key) of Latin words
+    content: float  # total weight
+    contact: str | None
+    meta: str | None
+    greeting: bool
+    out_of_scope: list[str]  # named places, institutions, topics the notice may not cover
+    distinct: dict[int, int] = dataclasses.field(default_factory=dict)  # set by Matcher.score
+
+
+def _postings() -> defaultdict[object, dict[int, float]]:
+    return defaultdict(dict)
+
+
+def _add(post: dict[int, float], doc: int, weight: float) -> None:
+    if weight > post.get(doc, 0.0):
+        post[doc] = weight
+
+
+class Matcher:
+    """All indexes over one notice and its enrichment; `decide` answers one question."""
+
+    def __init__(self, notice: Notice, enrichment: Enrichment, intents: Intents) -> None:
+        self.notice = notice
+        self.enrichment = enrichment
+        self.intents = intents
+        self.item_numbers = tuple(sorted(notice.items))
+        self.n_docs = len(self.item_numbers)
+        self._bigrams: dict[str, dict[int, float]] = {}
+        self._words: dict[str, dict[int, float]] = {}
+        self._word_pairs: dict[tuple[str, str], dict[int, float]] = {}
+        self._phrases_zh: dict[str, list[int]] = {}  # folded phrase → unit ids
+        self._phrases_en: dict[tuple[str, ...], list[int]] = {}
+        self._units: list[dict[int, float]] = []  # unit id → doc → field weight
+        self._doc_zh: dict[int, str] = {}  # all Chinese text of a doc, folded (for OOS checks)
+        self._doc_en: dict[int, set[str]] = {}
+        self._doc_chars: dict[int, frozenset[str]] = {}
+        self._build()
+
+    # ------------------------------------------------------------------ building
+
+    def _doc_fields(self) -> Iterable[tuple[int, list[tuple[str, float]], list[tuple[str, float]]]]:
+        """(doc id, Chinese fields, English fields) for every item and notice section."""
+        notice = self.notice
+        for number in self.item_numbers:
+            item = notice.items[number]
+            area = notice.areas[item.area - 1]
+            zh = [(item.title, TITLE), (item.text, TEXT), (area.title, AREA)]
+            en: list[tuple[str, float]] = []
+            extra = self.enrichment.items.get(number)
+            if extra is not None:
+                zh += [(alias, ALIAS) for alias in extra.aliases]
+                en = [(extra.en_title, TITLE), (extra.en_summary, SUMMARY)]
+                en += [(alias, ALIAS) for alias in extra.en_aliases]
+            area_extra = self.enrichment.areas.get(item.area)
+            if area_extra is not None:
+                en.append((area_extra.en_title, AREA))
+            yield number, zh, en
+        inspection = notice.inspection
+        yield SECTION_INSPECTION, [(notice.intro, TEXT), (inspection.group, TITLE)], []
+        yield SECTION_LEADERSHIP, [(notice.leadership.heading, TITLE),
+                                   (notice.leadership.text, TEXT)], []
+        plans = " ".join(f"{plan.title}。{plan.text}" for plan in notice.plans)
+        yield SECTION_NEXT, [(notice.next_steps.heading, TITLE), (notice.next_steps.text, TEXT),
+                             (plans, TEXT)], []
+        contact = notice.contact
+        yield SECTION_CONTACT, [(contact.invitation, TEXT), (contact.address, TITLE)], []
+        yield SECTION_HEAD, [(notice.issuer, TITLE), (notice.title, TITLE)], []
+
+    def _build(self) -> None:
+        bigrams: defaultdict[object, dict[int, float]] = _postings()
+        words: defaultdict[object, dict[int, float]] = _postings()
+        pairs: defaultdict[object, dict[int, float]] = _postings()
+        docs = list(self._doc_fields())
+        en_keys: dict[int, list[tuple[list[str], float]]] = {}
+        folded_fields: dict[int, list[tuple[str, float]]] = {}
+        names: defaultdict[str, set[int]] = defaultdict(set)
+        lower: set[str] = set()
+        for doc, zh_fields, en_fields in docs:
+            zh_all = []
+            folded_fields[doc] = []
+            for text, weight in zh_fields:
+                folded = fold(text)
+                folded_fields[doc].append((folded, weight))
+                zh_all.append(folded)
+                for run in _cjk_runs(folded):
+                    for i in range(len(run) - 1):
+                        _add(bigrams[run[i : i + 2]], doc, weight)
+                for word in _WORD.findall(folded):
+                    if (len(word) >= 2 and not word.isdigit()) or len(word) >= 3:
+                        _add(words[word_key(word)], doc, weight)
+            self._doc_zh[doc] = " ".join(zh_all)
+            self._doc_chars[doc] = frozenset(c for c in self._doc_zh[doc] if is_cjk(c))
+            keyed = []
+            vocab: set[str] = set()
+            for text, weight in en_fields:
+                keys = [word_key(w) for w in _WORD.findall(fold(text))]
+                keyed.append((keys, weight))
+                vocab.update(keys)
+                for key in keys:
+                    if key not in self.intents.stopwords_en:
+                        _add(words[key], doc, weight)
+                content = [k for k in keys if k not in self.intents.stopwords_en]
+                for a, b in pairwise(content):
+                    _add(pairs[(a, b)], doc, weight)
+            en_keys[doc] = keyed
+            self._doc_en[doc] = vocab
+            for text, _ in en_fields:
+                # Words never written in lower case are names (Wanhua, Jinxiang, Chongqing).
+                for match in re.finditer(r"\b[A-Za-z]+\b", text):
+                    word = match.group()
+                    if word[0].isupper() and word[1:].islower():
+                        names[word_key(word)].add(doc)
+                    elif word.islower():
+                        lower.add(word_key(word))
+        self._bigrams = dict(bigrams)  # type: ignore[arg-type]
+        self._words = dict(words)  # type: ignore[arg-type]
+        self._word_pairs = dict(pairs)  # type: ignore[arg-type]
+        self._names = {
+            key: frozenset(found) for key, found in names.items()
+            if len(found) <= 2 and key not in lower and key not in self.intents.stopwords_en
+        }
+
+        # Phrase units: a synonym group (any member, either language) or one item's alias.
+        groups: list[tuple[list[str], list[tuple[str, ...]], dict[int, float]]] = []
+        for group in self.enrichment.synonyms:
+            zh_members, en_members = _split_members(group)
+            groups.append((zh_members, en_members, {}))
+        for number in self.item_numbers:
+            extra = self.enrichment.items.get(number)
+            if extra is None:
+                continue
+            zh_members = [fold(alias) for alias in extra.aliases]
+            en_members = [tuple(word_key(w) for w in _WORD.findall(fold(alias)))
+                          for alias in extra.en_aliases]
+            groups.append((zh_members, [m for m in en_members if m], {number: ALIAS}))
+        for zh_members, en_members, post in groups:
+            unit = len(self._units)
+            self._units.append(post)
+            for member in zh_members:
+                self._phrases_zh.setdefault(member, []).append(unit)
+            for member_keys in en_members:
+                self._phrases_en.setdefault(member_keys, []).append(unit)
+        self._zh_lengths = sorted({len(p) for p in self._phrases_zh}, reverse=True)
+        self._en_lengths = sorted({len(p) for p in self._phrases_en}, reverse=True)
+        # Which docs use each unit: scan every field once for every phrase it contains.
+        for doc, fields in folded_fields.items():
+            for folded, weight in fields:
+                for units in _find_phrases(folded, self._phrases_zh, self._zh_lengths):
+                    for unit in units:
+                        _add(self._units[unit], doc, weight)
+            for keys, weight in en_keys[doc]:
+                for units in _find_phrases(keys, self._phrases_en, self._en_lengths):
+                    for unit in units:
+                        _add(self._units[unit], doc, weight)
+
+        # Vocabulary for homophone correction: every bigram the notice, enrichment and intent
+        # phrases use, keyed by its toneless pinyin.
+        known: dict[str, int] = defaultdict(int)
+        texts = [self._doc_zh[doc] for doc, _, _ in docs] + list(self._phrases_zh)
+        texts += _pattern_words(self.intents) + sorted(self.intents.words)
+        for text in texts:
+            for run in _cjk_runs(text):
+                for i in range(len(run) - 1):
+                    known[run[i : i + 2]] += 1
+        self._known_bigrams = set(known)
+        self._counts = dict(known)
+        self._word_bigrams = {
+            w for w in [*self._phrases_zh, *_pattern_words(self.intents), *self.intents.words]
+            if len(w) == 2
+        }
+        by_sound: dict[tuple[str, str], tuple[int, str]] = {}
+        by_fuzzy: dict[tuple[str, str], tuple[int, str]] = {}
+        for bigram, count in known.items():
+            sound = (pinyin_of(bigram[0]), pinyin_of(bigram[1]))
+            if count > by_sound.get(sound, (0, ""))[0]:
+                by_sound[sound] = (count, bigram)
+            fuzzy = (fuzzy_syllable(sound[0]), fuzzy_syllable(sound[1]))
+            if count > by_fuzzy.get(fuzzy, (0, ""))[0]:
+                by_fuzzy[fuzzy] = (count, bigram)
+        self._by_sound = {sound: bigram for sound, (_, bigram) in by_sound.items()}
+        self._by_fuzzy = {sound: bigram for sound, (_, bigram) in by_fuzzy.items()}
+        self._known_chars = {c for bigram in known for c in bigram}
+
+        # English vocabulary for spelling correction of unknown words.
+        english: set[str] = set()
+        for _, _, en_fields in docs:
+            for text, _ in en_fields:
+                english.update(_WORD.findall(fold(text)))
+        for group in self.enrichment.synonyms:
+            for member in group:
+                english.update(_WORD.findall(fold(member)))
+        english.update(self.intents.stopwords_en)
+        self._english = {w: w for w in english if len(w) >= 4 and w.isalpha()}
+        self._english_keys = {word_key(w) for w in english}
+
+        n = self.n_docs
+        self._idf_cache: dict[int, float] = {}
+        self._max_idf = math.log(1.0 + n)
+
+    def idf(self, post: dict[int, float]) -> float:
+        """ln(1 + N/df) over items only (sections do not make a term common); cached."""
+        key = id(post)
+        value = self._idf_cache.get(key)
+        if value is None:
+            df = sum(1 for doc in post if doc < SECTION_INSPECTION)
+            value = math.log(1.0 + self.n_docs / df) if df else self._max_idf
+            self._idf_cache[key] = value
+        return value
+
+    # ------------------------------------------------------------------ the question
+
+    def _correct(self, text: str, frozen: list[bool] | None = None) -> str:
+        """Replace unknown bigrams by a known bigram of the notice that sounds the same.
+
+        Only characters that belong to no known bigram may change: 邮箱是 keeps 邮箱, while
+        第一议提 becomes 第一议题 and 污水出理 becomes 污水处理.
+        """
+        known = self._known_bigrams
+        n = len(text)
+        anchored = list(frozen) if frozen is not None else [False] * n
+        for i in range(n - 1):
+            if text[i : i + 2] in known:
+                anchored[i] = anchored[i + 1] = True
+        chars = list(text)
+        for i in range(n - 1):
+            a, b = chars[i], chars[i + 1]
+            if not (is_cjk(a) and is_cjk(b)) or a + b in known:
+                continue
+            if anchored[i] and anchored[i + 1]:
+                continue
+            sound = (pinyin_of(a), pinyin_of(b))
+            fuzzy = (fuzzy_syllable(sound[0]), fuzzy_syllable(sound[1]))
+            for fixed in (self._by_sound.get(sound), self._by_fuzzy.get(fuzzy)):
+                if fixed is None:
+                    continue
+                if (anchored[i] and fixed[0] != a) or (anchored[i + 1] and fixed[1] != b):
+                    continue
+                # Accept only what makes sense in context: a word the notice uses often, a
+                # listed phrase, or a fix that joins up with the text around it.
+                joins = (i > 0 and chars[i - 1] + fixed[0] in known and not anchored[i]) or (
+                    i + 2 < n and fixed[1] + chars[i + 2] in known and not anchored[i + 1]
+                )
+                if not (joins or fixed in self._word_bigrams):
+                    continue
+                chars[i], chars[i + 1] = fixed[0], fixed[1]
+                anchored[i] = anchored[i + 1] = True
+                break
+        return "".join(chars)
+
+    def _spell(self, word: str) -> str:
+        """An unknown English word → the closest known word (typos), else itself."""
+        if len(word) < 5 or not word.isalpha() or word_key(word) in self._english_keys:
+            return word
+        from rapidfuzz import fuzz, process  # only English typos need it (~0.1 s to import)
+
+        found = process.extractOne(
+            word, self._english, scorer=fuzz.ratio, processor=None, score_cutoff=84
+        )
+        return str(found[2]) if found is not None else word
+
+    def prepare(self, question: str) -> _Query:
+        """Fold, correct and weigh a question; find its intents."""
+        folded = fold(question[:MAX_INPUT])
+        intents = self.intents
+        out_of_scope = [m.group() for m in intents.out_of_scope.finditer(folded)]
+        filler = [False] * len(folded)
+        for match in intents.filler.finditer(folded):
+            for i in range(match.start(), match.end()):
+                filler[i] = True
+        text = self._correct(folded, filler)
+        weights = [0.0 if filler[i] or not is_cjk(c) else 1.0 for i, c in enumerate(text)]
+        words: list[tuple[int, str]] = []
+        for match in _WORD.finditer(text):
+            raw = match.group()
+            if raw in intents.out_of_scope_en:
+                out_of_scope.append(raw)
+            if raw in intents.stopwords_en or (raw.isdigit() and len(raw) < 2):
+                continue
+            key = word_key(self._spell(raw))
+            if key in intents.stopwords_en:
+                continue
+            words.append((match.start(), key))
+            weights[match.start()] = 2.0
+        plain = _WORD.findall(text)
+        for first, second in pairwise(plain):
+            if f"{first} {second}" in intents.out_of_scope_en:
+                out_of_scope.append(f"{first} {second}")
+
+        def zero(pattern: re.Pattern[str]) -> bool:
+            hit = False
+            for match in pattern.finditer(text):
+                if match.end() > match.start():
+                    hit = True
+                    for i in range(match.start(), match.end()):
+                        weights[i] = 0.0
+            return hit
+
+        contact = next((t for t, p in intents.contact.items() if p.search(text)), None)
+        meta = next((t for t, p in intents.meta.items() if p.search(text)), None)
+        greeting = zero(intents.greeting)
+        zero(intents.filler)
+        for pattern in (*intents.contact.values(), *intents.meta.values()):
+            zero(pattern)
+        for name in out_of_scope:
+            for match in re.finditer(re.escape(name), text):
+                for i in range(match.start(), match.end()):
+                    if is_cjk(text[i]):
+                        weights[i] = 2.0
+                if not is_cjk(name[0]):
+                    weights[match.start()] = 3.0
+        return _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope)
+
+    def score(self, query: _Query) -> tuple[dict[int, float], dict[int, int]]:
+        """rank and covered-position bitmask for every doc sharing anything with the query.
+
+        Also sets `query.distinct`: positions explained by a listed phrase (synonym or alias)
+        that only one or two items use, such as the names 万华 or 金象赛瑞.
+        """
+        text, weights = query.text, query.weights
+        rank: defaultdict[int, float] = defaultdict(float)
+        cover: defaultdict[int, int] = defaultdict(int)
+        distinct: defaultdict[int, int] = defaultdict(int)
+        rare = math.log(1.0 + self.n_docs / 2) - 1e-9
+        n = len(text)
+        for i in range(n - 1):
+            bigram = text[i : i + 2]
+            post = self._bigrams.get(bigram)
+            if post is None:
+                continue
+            idf = self.idf(post)
+            w = (weights[i] + weights[i + 1]) / 2
+            for doc, field in post.items():
+                rank[doc] += idf * field * w
+                cover[doc] |= 3 << i
+        # Phrases (aliases and synonym members), Chinese: every substring that is one.
+        for i in range(n):
+            if text[i] == " ":
+                continue
+            for length in self._zh_lengths:
+                if i + length > n:
+                    continue
+                units = self._phrases_zh.get(text[i : i + length])
+                if units is None:
+                    continue
+                mask = ((1 << length) - 1) << i
+                w = sum(weights[i : i + length])
+                for unit in units:
+                    post = self._units[unit]
+                    idf = self.idf(post)
+                    for doc, field in post.items():
+                        rank[doc] += idf * field * w * 0.6
+                        cover[doc] |= mask
+                        if idf >= rare:
+                            distinct[doc] |= mask
+        # English words, word pairs and phrases.
+        keys = [key for _, key in query.words]
+        starts = [start for start, _ in query.words]
+        for start, key in query.words:
+            post = self._words.get(key)
+            if post is None:
+                continue
+            idf = self.idf(post)
+            for doc, field in post.items():
+                rank[doc] += idf * field * weights[start] * 0.5
+                cover[doc] |= 1 << start
+            for doc in self._names.get(key, ()):
+                distinct[doc] |= 1 << start
+        for j in range(len(keys) - 1):
+            post = self._word_pairs.get((keys[j], keys[j + 1]))
+            if post is None:
+                continue
+            idf = self.idf(post)
+            for doc, field in post.items():
+                rank[doc] += idf * field * 0.5
+        for j in range(len(keys)):
+            for length in self._en_lengths:
+                if j + length > len(keys):
+                    continue
+                units = self._phrases_en.get(tuple(keys[j : j + length]))
+                if units is None:
+                    continue
+                mask = 0
+                for start in starts[j : j + length]:
+                    mask |= 1 << start
+                w = sum(weights[s] for s in starts[j : j + length])
+                for unit in units:
+                    post = self._units[unit]
+                    idf = self.idf(post)
+                    for doc, field in post.items():
+                        rank[doc] += idf * field * w * 0.6
+                        cover[doc] |= mask
+                        if idf >= rare:
+                            distinct[doc] |= mask
+        query.distinct = dict(distinct)
+        return dict(rank), dict(cover)
+
+    def coverage(self, query: _Query, mask: int, doc: int | None = None) -> float:
+        """Share of the question's content weight inside `mask`.
+
+        With `doc`, a Chinese character outside the mask that the doc still uses counts for
+        a little (签约 against 签订): paraphrase is common, and names the notice lacks are
+        caught separately as out of scope.
+        """
+        if query.content <= 0:
+            return 0.0
+        total = 0.0
+        content = query.content
+        chars = self._doc_chars.get(doc, frozenset()) if doc is not None else frozenset()
+        # A name that belongs to another item (万华 asked together with recruitment) weighs
+        # double when this doc lacks it: the question is probably about something else.
+        elsewhere = 0
+        if doc is not None:
+            for other, other_mask in query.distinct.items():
+                if other != doc and other < SECTION_INSPECTION:
+                    elsewhere |= other_mask
+            elsewhere &= ~mask
+        for i, weight in enumerate(query.weights):
+            if weight <= 0:
+                continue
+            if mask >> i & 1:
+                total += weight
+            elif elsewhere >> i & 1:
+                content += weight
+            elif query.text[i] in chars:
+                total += PARTIAL * weight
+        return total / content
+
+    def _unexplained_names(self, query: _Query, doc: int) -> list[str]:
+        """Out-of-scope names in the question that the doc's own text does not contain."""
+        zh = self._doc_zh.get(doc, "")
+        en = self._doc_en.get(doc, set())
+        missing = []
+        for name in query.out_of_scope:
+            if is_cjk(name[0]):
+                if name not in zh:
+                    missing.append(name)
+            elif not all(word_key(w) in en for w in name.split()):
+                missing.append(name)
+        return missing
+
+    # ------------------------------------------------------------------ deciding
+
+    def decide(self, question: str) -> Decision:
+        """Answer one question (never raises on any text)."""
+        lang = detect_lang(question[:MAX_INPUT])
+        query = self.prepare(question)
+        rank, cover = self.score(query)
+        items = sorted(
+            (doc for doc in rank if doc < SECTION_INSPECTION), key=lambda d: (-rank[d], d)
+        )
+        top = items[0] if items else None
+        top_rank = rank[top] if top is not None else 0.0
+        top_cov = self.coverage(query, cover[top], top) if top is not None else 0.0
+        all_cover = 0
+        for mask in cover.values():
+            all_cover |= mask
+        global_cov = self.coverage(query, all_cover)
+        has_content = query.content > 0.0
+
+        def none(score: float = 0.0) -> Decision:
+            return Decision(question, "none", (), round(score, 3), lang, None)
+
+        # Questions that name a place, institution or topic the notice does not cover.
+        if query.out_of_scope and (
+            top is None or self._unexplained_names(query, top) or top_cov < MIN_COVERAGE
+        ):
+            return none()
+
+        item_ok = (
+            top is not None and has_content and top_cov >= MIN_COVERAGE and top_rank >= MIN_RANK
+        )
+        intent = ("contact", query.contact) if query.contact else (
+            ("meta", query.meta) if query.meta else None
+        )
+        if intent is not None:
+            # An intent phrase wins unless an item clearly explains the rest of the question.
+            strong_item = (
+                item_ok and top_cov >= INTENT_OVER_ITEM and query.content >= 3.0
+                and top_rank >= 3 * MIN_RANK
+            )
+            if not strong_item:
+                unexplained = query.content * (1.0 - global_cov)
+                if unexplained >= 4.0 and global_cov < 0.3:
+                    return none()  # "找谁" about something the notice does not cover
+                kind, topic = intent
+                return Decision(question, kind, (), round(0.9 if not has_content else
+                                                          0.6 + 0.3 * global_cov, 3), lang, topic)
+        if not has_content:
+            return none()
+        if not item_ok:
+            # A question about a non-item part of the notice (its leadership section, plans).
+            section = max(
+                (doc for doc in rank if doc >= SECTION_INSPECTION),
+                key=lambda d: rank[d],
+                default=None,
+            )
+            if section is not None and not query.greeting:
+                section_cov = self.coverage(query, cover[section], section)
+                if section_cov >= 0.85 and rank[section] >= max(MIN_RANK * 2, top_rank):
+                    kind, topic = SECTION_TOPICS[section]
+                    return Decision(question, kind, (), round(0.5 + 0.4 * section_cov, 3), lang,
+                                    topic)
+            return none(top_cov * 0.5 if top is not None else 0.0)
+        assert top is not None
+        close = [top]
+        for doc in items[1:4]:
+            if (
+                rank[doc] >= AMBIGUOUS_RATIO * top_rank
+                and self.coverage(query, cover[doc], doc) >= top_cov - 0.15
+            ):
+                close.append(doc)
+        confidence = self._confidence(top_cov, top_rank, rank[items[1]] if len(items) > 1 else 0.0)
+        if len(close) > 1:
+            return Decision(question, "ambiguous", tuple(close[:3]), round(confidence * 0.8, 3),
+                            lang, None)
+        return Decision(question, "item", (top,), round(confidence, 3), lang, None)
+
+    def _confidence(self, coverage: float, top: float, second: float) -> float:
+        """0..1: how much of the question is explained, how specific, how clear the lead."""
+        strength = 1.0 - math.exp(-top / 4.0)
+        lead = 1.0 - (second / top if top > 0 else 1.0)
+        value = coverage * (0.55 + 0.25 * strength + 0.2 * lead)
+        return max(0.0, min(1.0, value))
+
+    # ------------------------------------------------------------------ other views
+
+    def search(self, query_text: str, limit: int = 10) -> list[int]:
+        """Items for a partial query, best first (inline mode); may be empty."""
+        folded = fold(query_text)
+        if folded.isdigit() and int(folded) in self.notice.items:
+            return [int(folded)]
+        query = self.prepare(query_text)
+        rank, cover = self.score(query)
+        scored = [
+            (doc, r) for doc, r in rank.items()
+            if doc < SECTION_INSPECTION and self.coverage(query, cover[doc], doc) >= 0.5
+        ]
+        scored.sort(key=lambda pair: (-pair[1], pair[0]))
+        return [doc for doc, _ in scored[:limit]]
+
+    def related(self, number: int, k: int = 3) -> list[int]:
+        """The k items sharing the most distinctive vocabulary with item `number`."""
+        if number not in self.notice.items:
+            return []
+        if not hasattr(self, "_related"):
+            self._related = self._build_related()
+        return self._related.get(number, [])[:k]
+
+    def _build_related(self) -> dict[int, list[int]]:
+        vectors: dict[int, dict[object, float]] = {n: {} for n in self.item_numbers}
+        for key, post in self._bigrams.items():
+            idf = self.idf(post)
+            for doc, field in post.items():
+                if doc in vectors and len(post) > 1:
+                    vectors[doc][key] = idf * field
+        for unit, post in enumerate(self._units):
+            idf = self.idf(post)
+            for doc, field in post.items():
+                if doc in vectors:
+                    vectors[doc][("u", unit)] = 2 * idf * field
+        norms = {n: math.sqrt(sum(v * v for v in vec.values())) or 1.0
+                 for n, vec in vectors.items()}
+        result = {}
+        for a in self.item_numbers:
+            sims = []
+            for b in self.item_numbers:
+                if a == b:
+                    continue
+                va, vb = vectors[a], vectors[b]
+                small, large = (va, vb) if len(va) < len(vb) else (vb, va)
+                dot = sum(v * large.get(key, 0.0) for key, v in small.items())
+                sims.append((dot / (norms[a] * norms[b]), b))
+            sims.sort(key=lambda pair: (-pair[0], pair[1]))
+            result[a] = [b for _, b in sims]
+        return result
+
+
+def _cjk_runs(text: str) -> list[str]:
+    return re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", text)
+
+
+def _find_phrases(
+    sequence: str | list[str], phrases: dict[Any, list[int]], lengths: list[int]
+) -> Iterable[list[int]]:
+    """The unit lists of every phrase occurring in `sequence` (a string or a word list)."""
+    n = len(sequence)
+    is_text = isinstance(sequence, str)
+    for i in range(n):
+        for length in lengths:
+            if i + length <= n:
+                piece = sequence[i : i + length]
+                units = phrases.get(piece if is_text else tuple(piece))
+                if units is not None:
+                    yield units
+
+
+def _split_members(group: Iterable[str]) -> tuple[list[str], list[tuple[str, ...]]]:
+    zh: list[str] = []
+    en: list[tuple[str, ...]] = []
+    for member in group:
+        folded = fold(member)
+        if not folded:
+            continue
+        if any(is_cjk(c) for c in folded):
+            zh.append(folded)
+        else:
+            keys = tuple(word_key(w) for w in _WORD.findall(folded))
+            if keys:
+                en.append(keys)
+    return zh, en
+
+
+def _pattern_words(intents: Intents) -> list[str]:
+    """Chinese words written in the intent patterns (so their typos can be corrected too)."""
+    patterns = [*intents.contact.values(), *intents.meta.values(), intents.greeting,
+                intents.filler, intents.out_of_scope]
+    return [run for p in patterns for run in _cjk_runs(p.pattern) if len(run) >= 2]

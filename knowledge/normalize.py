@@ -1,0 +1,164 @@
+"""Fold residents' free text into one comparable form.
+
+What people type arrives in full-width or half-width forms, in traditional or simplified
+script, with emoji, punctuation and stray control characters, in Chinese without spaces or in
+English. Everything here turns such text into lower-case simplified text with single spaces,
+splits it into Chinese runs and Latin words, and gives each Chinese character its toneless
+pinyin so that homophone typos from pinyin input methods (处里 for 处理) can be forgiven.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PINYIN_TABLE = Path(__file__).resolve().parent / "data" / "pinyin.tsv"
+
+# Longer input is cut: no real question is longer, and time must stay bounded.
+MAX_INPUT = 1000
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.'’&-][a-z0-9]+)*")
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+
+def is_cjk(char: str) -> bool:
+    """True for a CJK ideograph."""
+    return _CJK.match(char) is not None
+
+
+@lru_cache(maxsize=1)
+def _converter() -> Any:
+    import opencc  # ~40 ms to load its dictionaries: only when a question has Chinese
+
+    return opencc.OpenCC("t2s.json")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (text without CJK is returned as is)."""
+    if not _CJK.search(text):
+        return text
+    return str(_converter().convert(text))
+
+
+_NOT_WORD = re.compile(r"[\W_]+")  # anything but letters and digits (of any script)
+
+
+def fold(text: str) -> str:
+    """NFKC (full → half width), lower case, simplified script; symbols become single spaces."""
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT]).lower()
+    text = to_simplified(text)
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+def tokens(folded: str) -> list[str]:
+    """Chinese runs and Latin/digit words of folded text, in order."""
+    return _TOKEN.findall(folded)
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when the question is mostly Chinese, else 'en' (mixed text goes by its majority)."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN_WORD.findall(text.lower()))
+    if cjk == 0:
+        return "en"
+    # A Chinese word carries about as much as two characters; an English word about one word.
+    return "zh" if cjk >= 2 * latin or (cjk >= 4 and latin <= 2) else "en"
+
+
+@lru_cache(maxsize=1)
+def pinyin_table() -> dict[str, str]:
+    """char → most common toneless syllable, from the committed table."""
+    table: dict[str, str] = {}
+    with PINYIN_TABLE.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            char, _, syllables = line.rstrip("\n").partition("\t")
+            if syllables:
+                table[char] = syllables.split(" ", 1)[0]
+    return table
+
+
+def pinyin_of(char: str) -> str:
+    """The toneless syllable of a CJK char, or the char itself when unknown."""
+    return pinyin_table().get(char, char)
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    """A syllable with the distinctions Sichuan speakers (and pinyin typists) blur removed:
+    zh/z, ch/c, sh/s, n/l, -ing/-in, -eng/-en."""
+    if syllable.startswith(("zh", "ch", "sh")):
+        syllable = syllable[0] + syllable[2:]
+    elif syllable.startswith("n") and syllable != "ng":
+        syllable = "l" + syllable[1:]
+    if syllable.endswith(("ing", "eng")):
+        syllable = syllable[:-1]
+    return syllable
+
+
+_SUFFIXES = (
+    ("ational", "ate"),
+    ("ization", "ize"),
+    ("isation", "ize"),
+    ("ations", "ate"),
+    ("ation", "ate"),
+    ("nesses", ""),
+    ("ness", ""),
+    ("ments", ""),
+    ("ment", ""),
+    ("ities", ""),
+    ("ity", ""),
+    ("ings", ""),
+    ("ing", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ed", ""),
+    ("es", ""),
+    ("s", ""),
+)
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    """A light English stemmer: the same word family gets the same stem (index and query alike)."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.replace("-", "").replace("'", "")
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            base = word[: len(word) - len(suffix)] + replacement
+            if suffix in ("ing", "ed", "ings") and len(base) > 3 and base[-1] == base[-2]:
+                base = base[:-1]  # planning → plann → plan
+            if base.endswith("e") and len(base) > 4:
+                base = base[:-1]  # relocate / relocation → relocat
+            return base
+    if word.endswith("e") and len(word) > 4:
+        return word[:-1]
+    return word
+
+
+def british(word: str) -> str:
+    """British spellings folded to American ones (centre/center, organise/organize, labour)."""
+    if len(word) > 5 and "our" in word:
+        word = word.replace("our", "or")
+    if word.endswith("tre") and len(word) > 4:
+        word = word[:-3] + "ter"
+    for ending in ("isation", "ising", "ised", "ise"):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            return word[: -len(ending)] + "iz" + ending[2:]
+    return word
+
+
+@lru_cache(maxsize=16384)
+def word_key(word: str) -> str:
+    """The index key of an English word: spelling folded, then stemmed."""
+    return stem(british(word.lower()))

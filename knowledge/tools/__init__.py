@@ -1,0 +1,1 @@
+"""Developer tools that regenerate committed data files (not used at run time)."""

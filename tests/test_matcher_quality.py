@@ -1,0 +1,133 @@
+"""The matcher against the development set: issue 2's thresholds, plus behaviour checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge import Decision, KnowledgeBase
+from knowledge.tools.evaluate import THRESHOLDS, Report, evaluate, load
+
+DEVSET = Path(__file__).resolve().parent / "data" / "devset.yaml"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load_default()
+
+
+@pytest.fixture(scope="module")
+def report(kb: KnowledgeBase) -> Report:
+    return evaluate(load(DEVSET), kb.ask)
+
+
+def _explain(report: Report) -> str:
+    return report.summary() + "\nMistakes:\n" + "\n".join(report.errors)
+
+
+class TestDevsetThresholds:
+    def test_devset_is_large_enough(self) -> None:
+        """The development set has at least 300 labelled questions."""
+        assert len(load(DEVSET)) >= 300
+
+    @pytest.mark.parametrize("category", sorted(THRESHOLDS))
+    def test_category_threshold(self, report: Report, category: str) -> None:
+        """Each category reaches issue 2's share of right answers."""
+        assert report.count[category] > 0
+        assert report.rate(category) >= THRESHOLDS[category], _explain(report)
+
+    def test_wrong_items_are_rare(self, report: Report) -> None:
+        """Confidently wrong item answers stay at or below 1% of all questions."""
+        assert report.wrong_item <= 0.01 * report.total, _explain(report)
+
+
+class TestDecisions:
+    def test_decision_shape(self, kb: KnowledgeBase) -> None:
+        """A decision is frozen and carries the question, kind, items, score and language."""
+        decision = kb.ask("污水处理厂三期")
+        assert isinstance(decision, Decision)
+        assert (decision.kind, decision.items, decision.lang) == ("item", (12,), "zh")
+        assert 0.0 < decision.score <= 1.0
+        with pytest.raises(AttributeError):
+            decision.kind = "none"  # type: ignore[misc]
+
+    def test_english_answer_language(self, kb: KnowledgeBase) -> None:
+        """An English question is answered through the English text, marked 'en'."""
+        decision = kb.ask("sewage treatment plant phase three")
+        assert (decision.kind, decision.items, decision.lang) == ("item", (12,), "en")
+
+    def test_near_miss_is_none(self, kb: KnowledgeBase) -> None:
+        """A question sharing words with an item but about another place is none."""
+        assert kb.ask("成都污水处理厂").kind == "none"
+        assert kb.ask("污水处理厂").kind == "item"
+
+    def test_homophone_typos(self, kb: KnowledgeBase) -> None:
+        """Pinyin-input homophones are forgiven (处里/处理, 巡查/巡察, 宫寓/公寓)."""
+        assert kb.ask("污水出理").items[:1] == (12,)
+        assert kb.ask("人才宫寓").items[:1] == (23,)
+        assert kb.ask("巡查组是哪个").kind == "meta"
+
+    def test_contact_topics(self, kb: KnowledgeBase) -> None:
+        """Contact questions carry the channel asked for."""
+        assert (kb.ask("邮箱是多少").kind, kb.ask("邮箱是多少").topic) == ("contact", "email")
+        assert kb.ask("what's the phone number?").topic == "phone"
+
+    def test_meta_topics(self, kb: KnowledgeBase) -> None:
+        """Questions about the notice as a whole carry their topic."""
+        assert kb.ask("一共发现了多少个问题").topic == "count"
+        assert kb.ask("下一步有什么打算").topic == "next_steps"
+        assert kb.ask("这个通报是谁发的").topic == "publisher"
+
+    def test_ambiguous_offers_at_most_three(self, kb: KnowledgeBase) -> None:
+        """A keyword shared by several items is ambiguous with at most 3 candidates."""
+        decision = kb.ask("招标")
+        assert decision.kind == "ambiguous"
+        assert set(decision.items) <= {34, 35, 36} and len(decision.items) <= 3
+
+    def test_item_confidence_above_none(self, kb: KnowledgeBase) -> None:
+        """A clear item answer scores higher than a rejected near miss."""
+        assert kb.ask("污水处理厂三期开工了吗").score > kb.ask("成都污水处理厂").score
+
+
+class TestOtherViews:
+    def test_search_partial_query(self, kb: KnowledgeBase) -> None:
+        """Inline search finds items for a partial query and nothing for gibberish."""
+        assert kb.search("污水")[:1] == [12]
+        assert kb.search("12") == [12]
+        assert kb.search("zzqx") == []
+
+    def test_related_items(self, kb: KnowledgeBase) -> None:
+        """Related items exclude the item itself and share its subject."""
+        related = kb.related(34, k=3)
+        assert len(related) == 3 and 34 not in related
+        assert {35, 36} & set(related)
+
+    def test_lookups(self, kb: KnowledgeBase) -> None:
+        """English titles, summaries and area labels come from the enrichment."""
+        assert kb.en_title(12)
+        assert kb.en_summary(12)
+        assert kb.area_title(1, "zh") == "党中央决策部署在基层落实情况方面"
+        assert kb.area_short(1, "en")
+        assert len(kb.items) == 52 and kb.item(52).number == 52
+
+    def test_notice_without_enrichment(self) -> None:
+        """A newer notice with an extra last item parses; the new item matches in Chinese."""
+        base = KnowledgeBase.load_default().notice.text
+        last = next(line for line in base.split("\n") if line.startswith("52.关于"))
+        extra = "53.关于“园区路灯不亮”的整改情况。已完成园区主干道路灯维修。"
+        kb = KnowledgeBase.from_text(base.replace(last, last + "\n" + extra), source="new.txt")
+        assert kb.notice.item_count == 53
+        assert kb.ask("园区路灯不亮修了没").items[:1] == (53,)
+        assert kb.en_title(53) == "园区路灯不亮"  # no English yet: the Chinese title stands in
+        assert kb.ask("sewage plant phase three").items[:1] == (12,)
+
+    def test_enrichment_for_missing_items_is_ignored(self) -> None:
+        """A shorter notice ignores enrichment entries for items it does not have."""
+        base = KnowledgeBase.load_default().notice.text
+        lines = base.split("\n")
+        cut = [line for line in lines if not line.startswith("52.关于")]
+        kb = KnowledgeBase.from_text("\n".join(cut), source="short.txt")
+        assert kb.notice.item_count == 51
+        assert 52 not in kb.enrichment.items
+        assert all(n != 52 for n in kb.search("意识形态"))
