@@ -118,8 +118,13 @@ class Settings:
     feedback_daily_limit: int = 5
     outbox_max_attempts: int = 8
     outbox_interval: float = 5.0  # seconds between outbox polls
+    outbox_retry_base: float = 30.0  # seconds before the first retry; doubles each time
+    outbox_retry_cap: float = 3600.0  # longest wait between two retries
+    outbox_lease: float = 120.0  # a claimed row returns after this if its sender died
+    feedback_timeout: float = 1800.0  # an idle /feedback conversation ends (draft kept)
     # progress alerts
     broadcast_rate: float = 25.0  # messages per second
+    broadcast_lease: float = 60.0  # seconds a claimed alert stays reserved to one sender
     digest_weekday: int = 0  # Monday
     digest_time: time = time(9, 0)  # Asia/Shanghai
     # abuse
@@ -196,7 +201,12 @@ class Settings:
             feedback_daily_limit=_int(env, "FEEDBACK_DAILY_LIMIT", 5),
             outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 8),
             outbox_interval=_float(env, "OUTBOX_INTERVAL", 5.0),
+            outbox_retry_base=_float(env, "OUTBOX_RETRY_BASE", 30.0),
+            outbox_retry_cap=_float(env, "OUTBOX_RETRY_CAP", 3600.0),
+            outbox_lease=_float(env, "OUTBOX_LEASE", 120.0),
+            feedback_timeout=_float(env, "FEEDBACK_TIMEOUT", 1800.0),
             broadcast_rate=_float(env, "BROADCAST_RATE", 25.0),
+            broadcast_lease=_float(env, "BROADCAST_LEASE", 60.0),
             digest_weekday=_int(env, "DIGEST_WEEKDAY", 0),
             digest_time=digest_time,
             user_rate=_float(env, "USER_RATE", 1.0),
