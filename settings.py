@@ -27,7 +27,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; set e.g. {name}={default}") from None
+        raise SettingsError(
+            f"{name}={raw!r} is not a whole number; set e.g. {name}={default}"
+        ) from None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -150,7 +152,9 @@ class Settings:
                 "copy it again from @BotFather"
             )
         data_dir = Path(env.get("DATA_DIR", "").strip() or DEFAULT_DATA_DIR)
-        database_url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'bot.sqlite3'}"
+        database_url = (
+            env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'bot.sqlite3'}"
+        )
         if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise SettingsError(
                 "DATABASE_URL must start with sqlite:/// or postgresql:// "
@@ -166,7 +170,9 @@ class Settings:
             )
         base_url = env.get("TELEGRAM_BASE_URL", "").strip().rstrip("/") or None
         if base_url and not base_url.startswith(("http://", "https://")):
-            raise SettingsError("TELEGRAM_BASE_URL must be an http(s):// address of a Bot API server")
+            raise SettingsError(
+                "TELEGRAM_BASE_URL must be an http(s):// address of a Bot API server"
+            )
         if base_url and base_url.endswith("/bot"):
             base_url = base_url[: -len("/bot")]
         digest_at = env.get("DIGEST_TIME", "09:00").strip() or "09:00"
@@ -174,7 +180,9 @@ class Settings:
             hour, minute = (int(p) for p in digest_at.split(":"))
             digest_time = time(hour, minute)
         except ValueError:
-            raise SettingsError(f"DIGEST_TIME={digest_at!r} must be HH:MM (Asia/Shanghai)") from None
+            raise SettingsError(
+                f"DIGEST_TIME={digest_at!r} must be HH:MM (Asia/Shanghai)"
+            ) from None
         port = _int(env, "PORT", 8443)
         if not 0 < port < 65536:
             raise SettingsError(f"PORT={port} must be between 1 and 65535")
