@@ -195,6 +195,7 @@ def cmd_validate(out: TextIO) -> int:
     from knowledge.base import newest_notice
     from knowledge.enrich import (
         EnrichmentError,
+        check_out_of_scope,
         check_overrides,
         load_enrichment,
         load_intents,
@@ -213,12 +214,17 @@ def cmd_validate(out: TextIO) -> int:
         enrichment = load_enrichment()
     except EnrichmentError as exc:
         errors.extend(exc.errors)
+    intents = None
     try:
-        load_intents()
+        intents = load_intents()
     except EnrichmentError as exc:
         errors.extend(exc.errors)
     if notice is not None and enrichment is not None:
         errors.extend(enrichment.check_items(notice.items))
+        if intents is not None:
+            phrases = [a for e in enrichment.items.values() for a in e.aliases]
+            phrases += [m for group in enrichment.synonyms for m in group]
+            errors.extend(check_out_of_scope(intents, notice.text, phrases))
         errors.extend(check_overrides(enrichment.overrides, notice.items))
     if errors:
         for error in errors:

@@ -104,6 +104,10 @@ class Intents:
     # Question-type and subject cues (see intents.yaml `cues`): combined by the matcher into
     # contact and meta answers; empty when the file has none.
     cues: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # Each out_of_scope entry as written, with its line (for `check_out_of_scope`), and the
+    # terms explicitly allowed to occur in the notice or an alias (`out_of_scope_allowed`).
+    out_of_scope_entries: tuple[tuple[str, int], ...] = ()
+    out_of_scope_allowed: frozenset[str] = frozenset()
 
 
 # ---------------------------------------------------------------- reading YAML with lines
@@ -446,7 +450,16 @@ def load_intents(path: Path = INTENTS) -> Intents:
         cues = topics("cues", CUES)
     greeting = pattern(reader.child(root, "greeting"), "greeting") if root is not None else None
     filler = pattern(reader.child(root, "filler"), "filler") if root is not None else None
-    oos = pattern(reader.child(root, "out_of_scope"), "out_of_scope") if root is not None else None
+    oos_node = reader.child(root, "out_of_scope") if root is not None else None
+    oos = pattern(oos_node, "out_of_scope") if root is not None else None
+    entries: tuple[tuple[str, int], ...] = ()
+    allowed: frozenset[str] = frozenset()
+    if root is not None and oos_node is not None:
+        entries = tuple((value, node.start_mark.line + 1)
+                        for value, node in reader.texts(oos_node, "out_of_scope", root))
+    allowed_node = reader.child(root, "out_of_scope_allowed") if root is not None else None
+    if root is not None and allowed_node is not None:
+        allowed = frozenset(v for v, _ in reader.texts(allowed_node, "out_of_scope_allowed", root))
     words: dict[str, frozenset[str]] = {}
     for name in ("out_of_scope_en", "stopwords_en", "words"):
         node = reader.child(root, name) if root is not None else None
@@ -464,4 +477,57 @@ def load_intents(path: Path = INTENTS) -> Intents:
         stopwords_en=words["stopwords_en"],
         words=words["words"],
         cues=cues,
+        out_of_scope_entries=entries,
+        out_of_scope_allowed=allowed,
     )
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """The top-level `|` alternatives of a regular expression."""
+    parts, depth, start, escaped = [], 0, 0, False
+    for i, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return [part for part in parts if part]
+
+
+def check_out_of_scope(
+    intents: Intents, notice_text: str, aliases: Collection[str], source: str = INTENTS.name
+) -> list[str]:
+    """Out-of-scope terms that occur in the notice's own text or in an alias.
+
+    Such a term would turn real questions about an item into `none` (路线 inside 铁路线), so
+    it is an error unless listed under `out_of_scope_allowed`. Texts are compared folded.
+    """
+    from knowledge.normalize import fold
+
+    texts = [("the notice text", fold(notice_text))]
+    texts += [(f"alias {alias!r}", fold(alias)) for alias in aliases]
+    errors = []
+    for entry, line in intents.out_of_scope_entries:
+        for term in _alternatives(entry):
+            try:
+                compiled = re.compile(term)
+            except re.error:
+                continue  # reported by load_intents
+            for where, text in texts:
+                found = compiled.search(text)
+                allowed = intents.out_of_scope_allowed
+                if found is None or not found.group() or found.group() in allowed:
+                    continue
+                errors.append(
+                    f"{source}:{line}: out_of_scope term {term!r} occurs in {where} "
+                    f"({found.group()!r}); remove it or list it under out_of_scope_allowed"
+                )
+                break
+    return errors

@@ -56,6 +56,7 @@ MIN_COVERAGE = 0.6  # share of the question's content the item must explain
 MIN_RANK = 1.2  # distinctive evidence needed for an item at all
 AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous
 INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/meta phrase
+_WINDOW = 4  # how far beyond an out-of-scope term a notice word is looked for
 PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -236,6 +237,22 @@ class Matcher:
             for member_keys in en_members:
                 self._phrases_en.setdefault(member_keys, []).append(unit)
         self._zh_lengths = sorted({len(p) for p in self._phrases_zh}, reverse=True)
+        # Phrase lengths by their first two characters: a question position is looked up only
+        # for the lengths of phrases that can start there.
+        heads: defaultdict[str, set[int]] = defaultdict(set)
+        for phrase in self._phrases_zh:
+            heads[phrase[:2]].add(len(phrase))
+        self._zh_heads = {head: tuple(sorted(ls, reverse=True)) for head, ls in heads.items()}
+        self._zh_single = any(len(phrase) == 1 for phrase in self._phrases_zh)
+        # Listed phrases made partly of filler words (没地了, 有人盯, 没人带): where one occurs,
+        # its characters are content, not filler.
+        filler = self.intents.filler
+        worded = sorted(
+            (p for p in self._phrases_zh if len(p) >= 2 and filler.search(p)
+             and not _covered_by_words(filler, p)),
+            key=len, reverse=True,
+        )
+        self._filler_phrases = re.compile("|".join(map(re.escape, worded)) or r"(?!x)x")
         self._en_lengths = sorted({len(p) for p in self._phrases_en}, reverse=True)
         # Which docs use each unit: scan every field once for every phrase it contains.
         for doc, fields in folded_fields.items():
@@ -293,6 +310,43 @@ class Matcher:
         self._max_idf = math.log(1.0 + n)
         self._dates = self._date_patterns()
         self._area_refs = self._area_patterns()
+        self._build_vocabulary()
+
+    def _build_vocabulary(self) -> None:
+        """The notice's own words, for telling a real out-of-scope term (成都, 路线 on its own)
+        from the same characters inside a longer word of the notice (集中学习, 铁路线).
+
+        Aliases and synonym members are words: one that overlaps a term and is longer wins.
+        The notice text is not segmented: only a window of it that contains the whole term
+        (and is longer) wins.
+        """
+        self._vocab_words = frozenset(p for p in self._phrases_zh if len(p) >= 3)
+        self._vocab_reach = max((len(p) for p in self._vocab_words), default=0)
+        every = re.compile(f"(?=({self.intents.out_of_scope.pattern}))")
+        windows: set[str] = set()
+        for text in self._doc_zh.values():
+            for run in _cjk_runs(text):
+                for match in every.finditer(run):
+                    start, end = match.start(1), match.end(1)
+                    if end <= start:
+                        continue
+                    for a in range(max(0, start - _WINDOW), start + 1):
+                        for b in range(end, min(len(run), end + _WINDOW) + 1):
+                            if b - a > end - start:
+                                windows.add(run[a:b])
+        self._vocab_windows = frozenset(windows)
+
+    def _in_vocabulary(self, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] (an out-of-scope match) is part of a longer notice word."""
+        size = end - start
+        for length in range(size + 1, max(self._vocab_reach, size + _WINDOW) + 1):
+            for a in range(max(0, start - length + 1), min(end, len(text) - length + 1)):
+                window = text[a : a + length]
+                if window in self._vocab_words:
+                    return True
+                if a <= start and a + length >= end and window in self._vocab_windows:
+                    return True
+        return False
 
     def _date_patterns(self) -> list[tuple[re.Pattern[str], str]]:
         """The notice's own dates as a resident would write them, each with its meta topic."""
@@ -425,12 +479,18 @@ class Matcher:
         """Fold, correct and weigh a question; find its intents."""
         folded = fold(question[:MAX_INPUT])
         intents = self.intents
-        out_of_scope = [m.group() for m in intents.out_of_scope.finditer(folded)]
+        oos_spans = [(m.start(), m.end()) for m in intents.out_of_scope.finditer(folded)]
         filler = [False] * len(folded)
         for match in intents.filler.finditer(folded):
             for i in range(match.start(), match.end()):
                 filler[i] = True
         text = self._correct(folded, filler)
+        # A term counts only where it stands on its own, not inside a longer notice word.
+        out_of_scope = [
+            folded[a:b] for a, b in oos_spans
+            if b > a and not self._in_vocabulary(folded, a, b)
+            and not self._in_vocabulary(text, a, b)
+        ]
         weights = [0.0 if filler[i] or not is_cjk(c) else 1.0 for i, c in enumerate(text)]
         words: list[tuple[int, str]] = []
         for match in _WORD.finditer(text):
@@ -462,6 +522,10 @@ class Matcher:
         meta = next((t for t, p in intents.meta.items() if p.search(text)), None)
         greeting = zero(intents.greeting)
         zero(intents.filler)
+        for match in self._filler_phrases.finditer(text):
+            for i in range(match.start(), match.end()):
+                if is_cjk(text[i]):
+                    weights[i] = 1.0
         for pattern in (*intents.contact.values(), *intents.meta.values()):
             zero(pattern)
         for name in out_of_scope:
@@ -534,10 +598,14 @@ class Matcher:
                 rank[doc] += idf * field * w
                 cover[doc] |= 3 << i
         # Phrases (aliases and synonym members), Chinese: every substring that is one.
+        heads = self._zh_heads
         for i in range(n):
             if text[i] == " ":
                 continue
-            for length in self._zh_lengths:
+            lengths = heads.get(text[i : i + 2], ())
+            if self._zh_single and text[i] in heads:
+                lengths += heads[text[i]]  # one-character phrases
+            for length in lengths:
                 if i + length > n:
                     continue
                 units = self._phrases_zh.get(text[i : i + length])
@@ -869,6 +937,16 @@ class Matcher:
             sims.sort(key=lambda pair: (-pair[0], pair[1]))
             result[a] = [b for _, b in sims]
         return result
+
+
+def _covered_by_words(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether filler words of two or more characters make up all of `text` (园区党工委)."""
+    covered = [False] * len(text)
+    for match in pattern.finditer(text):
+        if match.end() - match.start() >= 2:
+            for i in range(match.start(), match.end()):
+                covered[i] = True
+    return all(covered)
 
 
 def _cjk_runs(text: str) -> list[str]:

@@ -1,23 +1,34 @@
-"""The matcher against the development set: issue 2's thresholds, plus behaviour checks."""
+"""The matcher against the development sets: issue 2's thresholds on devset, regression floors
+on the harder devset2, plus behaviour checks."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from knowledge import Decision, KnowledgeBase
+from knowledge.enrich import check_out_of_scope, load_intents
 from knowledge.tools.evaluate import THRESHOLDS, Report, evaluate, load
 
 DEVSET = Path(__file__).resolve().parent / "data" / "devset.yaml"
 DEVSET2 = Path(__file__).resolve().parent / "data" / "devset2.yaml"
-# devset2 (paraphrases, varied contact/meta wording) does not reach every threshold yet: its
-# checks run and report, but do not fail the suite until the matcher gets there.
-SETS = [
-    pytest.param(DEVSET, id="devset"),
-    pytest.param(DEVSET2, id="devset2", marks=pytest.mark.xfail(
-        reason="devset2 thresholds not reached yet (see the report)", strict=False)),
-]
+
+# devset2 floors: the figures the matcher reaches on devset2, rounded down a little. They only
+# go up — raise them when the matcher improves, never lower them to make a change pass.
+# Reached: item zh 96.8% (90/93), en 94.4% (17/18), hant/mixed 100% (15/15), items overall
+# 96.8% (122/126), out of scope 100% (59/59), contact + meta 96.7% (147/152), wrong item 0.3%.
+DEVSET2_FLOORS = {
+    "item zh": 0.95,
+    "item en": 0.88,
+    "item hant/mixed": 0.93,
+    "out of scope → none": 0.97,
+    "contact + meta": 0.95,
+}
+DEVSET2_ITEM_OVERALL = 0.95  # item questions of every language together
+DEVSET2_MAX_WRONG_ITEM = 0.01  # wrong `item` answers, as a share of all questions
+ITEM_CATEGORIES = ("item zh", "item en", "item hant/mixed")
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +39,22 @@ def kb() -> KnowledgeBase:
 _REPORTS: dict[Path, Report] = {}
 
 
-@pytest.fixture(params=SETS)
-def report(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Report:
-    path: Path = request.param
+def _report(path: Path, kb: KnowledgeBase) -> Report:
     if not path.exists():
         pytest.skip(f"{path.name} is not there")
     if path not in _REPORTS:
         _REPORTS[path] = evaluate(load(path), kb.ask)
     return _REPORTS[path]
+
+
+@pytest.fixture
+def report(kb: KnowledgeBase) -> Report:
+    return _report(DEVSET, kb)
+
+
+@pytest.fixture
+def report2(kb: KnowledgeBase) -> Report:
+    return _report(DEVSET2, kb)
 
 
 def _explain(report: Report) -> str:
@@ -51,13 +70,69 @@ class TestDevsetThresholds:
 
     @pytest.mark.parametrize("category", sorted(THRESHOLDS))
     def test_category_threshold(self, report: Report, category: str) -> None:
-        """Each category reaches issue 2's share of right answers."""
+        """Each category reaches issue 2's share of right answers on devset."""
         assert report.count[category] > 0
         assert report.rate(category) >= THRESHOLDS[category], _explain(report)
 
     def test_wrong_items_are_rare(self, report: Report) -> None:
-        """Confidently wrong item answers stay at or below 1% of all questions."""
+        """Confidently wrong item answers stay at or below 1% of all devset questions."""
         assert report.wrong_item <= 0.01 * report.total, _explain(report)
+
+
+class TestDevset2Floors:
+    """devset2 is the hard set: everyday paraphrases of the items in words the notice does not
+    use, and varied contact/meta wording. It does not reach every issue-2 threshold yet, so it
+    holds regression floors instead — the figures reached so far, rounded down a little. The
+    floors only go up: raise them as the matcher improves; never lower one to let a change in.
+    Wrong item answers are held to issue 2's own limit (≤ 1% of all questions)."""
+
+    @pytest.mark.parametrize("category", sorted(DEVSET2_FLOORS))
+    def test_category_floor(self, report2: Report, category: str) -> None:
+        """Each category stays at or above its devset2 floor."""
+        assert report2.count[category] > 0
+        assert report2.rate(category) >= DEVSET2_FLOORS[category], _explain(report2)
+
+    def test_item_overall_floor(self, report2: Report) -> None:
+        """Item questions of all languages together stay at or above the floor."""
+        right = sum(report2.right[c] for c in ITEM_CATEGORIES)
+        count = sum(report2.count[c] for c in ITEM_CATEGORIES)
+        assert count > 0
+        assert right / count >= DEVSET2_ITEM_OVERALL, _explain(report2)
+
+    def test_wrong_items_are_rare(self, report2: Report) -> None:
+        """Wrong item answers stay at or below 1% of all devset2 questions."""
+        assert report2.wrong_item <= DEVSET2_MAX_WRONG_ITEM * report2.total, _explain(report2)
+
+
+class TestOutOfScopeTerms:
+    def test_term_inside_a_notice_word_does_not_count(self, kb: KnowledgeBase) -> None:
+        """An out-of-scope term inside a longer word of the notice or an alias (路线 in 铁路线,
+        登记 in 资产登记, 价格 in 价格下限, 中学 in 集中学习) does not make the question none."""
+        assert kb.ask("铁路线那个项目").items[:1] == (51,)
+        assert kb.ask("公家资产登记乱").items[:1] == (33,)
+        assert kb.ask("招标的时候设了个价格下限 违规吗").items[:1] == (34,)
+        assert kb.ask("集中学习").kind != "none"
+
+    def test_term_on_its_own_still_counts(self, kb: KnowledgeBase) -> None:
+        """The same terms standing on their own still mark a question the notice lacks."""
+        assert kb.ask("眉山中学招生").kind == "none"
+        assert kb.ask("成都污水处理厂").kind == "none"
+        assert kb.ask("坐几路车去高新区").kind == "none"
+
+    def test_validation_rejects_terms_in_the_notice(self, kb: KnowledgeBase) -> None:
+        """An out-of-scope term found in the notice text or an alias is a file:line error,
+        unless listed under out_of_scope_allowed; the bundled files pass."""
+        intents = load_intents()
+        aliases = [a for e in kb.enrichment.items.values() for a in e.aliases]
+        aliases += [m for group in kb.enrichment.synonyms for m in group]
+        assert check_out_of_scope(intents, kb.notice.text, aliases) == []
+        bad = dataclasses.replace(intents, out_of_scope_entries=(("成都|路线", 7),),
+                                  out_of_scope_allowed=frozenset())
+        errors = check_out_of_scope(bad, "修了铁路线", ["资产登记"])
+        assert len(errors) == 1 and errors[0].startswith("intents.yaml:7: ")
+        assert "路线" in errors[0]
+        allowed = dataclasses.replace(bad, out_of_scope_allowed=frozenset({"路线"}))
+        assert check_out_of_scope(allowed, "修了铁路线", ["资产登记"]) == []
 
 
 class TestDecisions:
