@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import hashlib
 import logging
+import math
 import sys
 from collections.abc import Awaitable, Sequence
 from typing import Any
@@ -190,6 +191,20 @@ async def set_commands(application: Application) -> None:  # type: ignore[type-a
     await bot.set_my_commands(en, language_code="en")
 
 
+TELEGRAM_OVERALL_RATE = 30  # messages/s Telegram allows a bot overall (without paid broadcasts)
+
+
+def broadcast_rate_limiter(broadcast_rate: float) -> AIORateLimiter:
+    """The rate limiter every Bot API call goes through, the alert sender's included.
+
+    Its overall limit is Telegram's 30/s, or 1.2 × BROADCAST_RATE when that is configured
+    higher (an operator who raises BROADCAST_RATE asserts a higher allowance, e.g. paid
+    broadcasts): the sender paces its own sends with a token bucket, and the 20% headroom is
+    for answers to users during a broadcast. At the default rate (25/s) nothing changes."""
+    overall = max(TELEGRAM_OVERALL_RATE, math.ceil(broadcast_rate * 1.2))
+    return AIORateLimiter(overall_max_rate=overall, max_retries=2)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -227,7 +242,7 @@ def build_application(
     if not updater:
         builder.updater(None)
     if rate_limiter:
-        builder.rate_limiter(AIORateLimiter(max_retries=2))
+        builder.rate_limiter(broadcast_rate_limiter(settings.broadcast_rate))
     store = open_store(settings.database_url)
     # Conversations and drafts live in the store, so a restart (or another instance) keeps them.
     builder.persistence(StorePersistence(store))

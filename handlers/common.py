@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -151,7 +152,9 @@ async def settle(application: Application[Any, Any, Any, Any, Any, Any]) -> None
 # -- language ---------------------------------------------------------------------------------
 
 LANGUAGE_CACHE_SIZE = 10_000  # users whose choice is kept in memory (saves a store read per update)
-_UNSET = object()
+# How long a cached choice is trusted. /lang on THIS instance updates the cache at once; a choice
+# made through another instance sharing the store is picked up here within this many seconds.
+LANGUAGE_CACHE_TTL = 60.0
 
 
 def telegram_language(update: Update) -> str:
@@ -166,15 +169,23 @@ async def chosen_language(update: Update, context: CustomContext) -> str | None:
     user = update.effective_user
     if user is None:
         return None
-    cache: dict[int, str | None] = context.services.extras.setdefault("languages", {})
-    cached = cache.get(user.id, _UNSET)
-    if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+    cache: dict[int, tuple[str | None, float]] = context.services.extras.setdefault(
+        "languages", {}
+    )
+    now = time.monotonic()
+    cached = cache.get(user.id)
+    if cached is not None and cached[1] > now:
+        return cached[0]
     stored = await context.services.store.get_user(user.id)
     language = stored.language if stored else None
     if len(cache) >= LANGUAGE_CACHE_SIZE:
-        cache.clear()  # crude but bounded; entries are refilled from the store on demand
-    cache[user.id] = language
+        # Bounded: drop the expired entries, or everything if none has expired yet; entries
+        # are refilled from the store on demand.
+        live = {k: v for k, v in cache.items() if v[1] > now}
+        cache.clear()
+        if len(live) < LANGUAGE_CACHE_SIZE // 2:
+            cache.update(live)
+    cache[user.id] = (language, now + LANGUAGE_CACHE_TTL)
     return language
 
 
@@ -191,7 +202,10 @@ async def set_user_language(update: Update, context: CustomContext, language: st
     store = context.services.store
     await store.upsert_user(user.id, chat.id if chat else user.id)
     await store.set_language(user.id, language)
-    context.services.extras.setdefault("languages", {})[user.id] = language
+    context.services.extras.setdefault("languages", {})[user.id] = (
+        language,
+        time.monotonic() + LANGUAGE_CACHE_TTL,
+    )
 
 
 # -- sending within Telegram's limits -------------------------------------------------------

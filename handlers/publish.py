@@ -210,6 +210,8 @@ async def confirm(update: Update, context: CustomContext) -> None:
     )
     services.kb = candidate
     services.extras["notice_id"] = stored.id
+    # A publication may store two notices (the bundled one first): read them back once.
+    await load_notice_history(services)
     logger.info("notice #%s of %s published by %s", stored.id, stored.notice_date, pending["staff"])
     _wake(context.application)
     people = len(plan.recipients)
@@ -245,6 +247,11 @@ async def sync_notice(application: Application) -> None:  # type: ignore[type-ar
     services = application_services(application)
     store = services.store
     latest = await store.latest_notice()
+    if HISTORY not in services.extras or (
+        latest is not None
+        and all(notice_id != latest.id for notice_id, _ in services.extras[HISTORY])
+    ):
+        await load_notice_history(services)
     if latest is not None and latest.id != services.extras.get("notice_id"):
         if latest.text.strip() != services.kb.notice.text.strip():
             kb = await asyncio.to_thread(KnowledgeBase.from_text, latest.text, latest.source)
@@ -317,17 +324,34 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
 # -- the /item timeline ---------------------------------------------------------------------------
 
 
-async def notice_history(services: Any) -> list[Any]:
-    """Every published notice, parsed (oldest first), cached by the store's notice ids."""
-    stored = await services.store.list_notices()
-    cache: dict[int, Any] = services.extras.setdefault("parsed_notices", {})
+HISTORY = "notice_history"  # extras: every published notice, parsed, oldest first
+
+
+def _parse_stored(services: Any, row: Any) -> Any:
     overrides = services.kb.enrichment.overrides
-    notices = []
-    for row in stored:
-        if row.id not in cache:
-            cache[row.id] = parse_notice(row.text, source=row.source, status_overrides=overrides)
-        notices.append(cache[row.id])
-    return notices
+    return parse_notice(row.text, source=row.source, status_overrides=overrides)
+
+
+async def load_notice_history(services: Any) -> list[Any]:
+    """Read every published notice from the store and keep them, parsed, in memory.
+
+    Called at start-up, after a publication by this instance, and by the periodic sync when
+    it sees a notice id it does not know (published by another instance or the CLI: item
+    cards there show the new timeline within SYNC_INTERVAL). Item cards read the list
+    without a store round-trip."""
+    stored = await services.store.list_notices()
+    known: dict[int, Any] = dict(services.extras.get(HISTORY) or [])
+    history = [(row.id, known.get(row.id) or _parse_stored(services, row)) for row in stored]
+    services.extras[HISTORY] = history
+    return [notice for _, notice in history]
+
+
+async def notice_history(services: Any) -> list[Any]:
+    """Every published notice, parsed (oldest first), from memory (loaded once if needed)."""
+    history: list[tuple[int, Any]] | None = services.extras.get(HISTORY)
+    if history is None:
+        return await load_notice_history(services)
+    return [notice for _, notice in history]
 
 
 async def timeline_text(context: CustomContext, number: int, lang: str) -> str:

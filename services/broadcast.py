@@ -5,7 +5,8 @@ token bucket spaces the messages (BROADCAST_RATE per second, below Telegram's ~3
 sends are in flight at once so that the rate does not depend on the round-trip time.
 Telegram's RetryAfter pauses the whole sender for as long as Telegram asks; Forbidden (the
 user blocked the bot) marks the user inactive and the row failed; other errors are retried
-with backoff. Each row is marked sent right after Telegram accepted it, and a claimed row
+with backoff. Each row is marked sent right after Telegram accepted it (rows finishing
+together share one commit), and a claimed row
 whose lease ran out is left for the next claim instead of being sent, so a restart (or a
 second instance) does not send again what was sent.
 
@@ -135,6 +136,9 @@ class Broadcaster:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self._busy: set[int] = set()  # rows claimed by this sender and not finished
+        # Rows sent and waiting for the next group commit, and the future their senders await.
+        self._marks: tuple[list[int], asyncio.Future[None]] | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -198,9 +202,11 @@ class Broadcaster:
     async def drain(self) -> int:
         """Send everything due now, then return how many rows were taken (for tests and CLI)."""
         total = 0
+        # Like the background loop: claim the next batch while the last sends of the previous
+        # one are still in flight (their leases keep them out of the claim), so the pace has
+        # no gap at each batch boundary.
         while taken := await self.run_once():
             total += taken
-            await self.wait_idle()
         await self.wait_idle()
         return total
 
@@ -253,9 +259,35 @@ class Broadcaster:
             except TelegramError as exc:
                 await self._retry_later(row, exc)
                 return
-            await self.store.mark_sent(row.id, now=self.clock())
+            await self._mark_sent(row.id)
             self.sent += 1
             return
+
+    async def _mark_sent(self, row_id: int) -> None:
+        """Mark the row sent, committed together with every other row that finished while
+        the previous commit ran (a group commit): one transaction (one fsync) per batch
+        instead of per message, which capped the sender near 75 messages/s on SQLite.
+        Returns when this row's commit is done, so the row stays busy (never sent twice by
+        this sender) until it is durably marked; there is no timer, so no added delay."""
+        if self._marks is None:
+            self._marks = ([], asyncio.get_running_loop().create_future())
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.create_task(self._flush_marks(), name="broadcast-marks")
+        ids, done = self._marks
+        ids.append(row_id)
+        await asyncio.shield(done)
+
+    async def _flush_marks(self) -> None:
+        while self._marks is not None:
+            ids, done = self._marks
+            self._marks = None
+            try:
+                await self.store.mark_sent_many(ids, now=self.clock())
+            except Exception as exc:
+                done.set_exception(exc)
+                done.exception()  # retrieved here too: every waiter also sees it
+            else:
+                done.set_result(None)
 
     async def _retry_later(self, row: OutboxItem, exc: BaseException) -> None:
         if row.attempts >= self.max_attempts:

@@ -224,6 +224,11 @@ class Store(abc.ABC):
         (already sent or failed) are left alone, and so is their feedback."""
 
     @abc.abstractmethod
+    async def mark_sent_many(self, outbox_ids: Sequence[int], now: datetime | None = None) -> None:
+        """`mark_sent` for many rows in ONE transaction (a group commit: the alert sender marks
+        every row that finished while the previous commit ran), with the same rules per row."""
+
+    @abc.abstractmethod
     async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         """Keep a pending row pending, due again at next_attempt_at, with last_error. For an
         "email" row with a feedback_reference, that feedback becomes "retrying"."""

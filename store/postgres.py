@@ -543,6 +543,26 @@ class PostgresStore(Store):
             utc(now),
         )
 
+    async def mark_sent_many(self, outbox_ids: Sequence[int], now: datetime | None = None) -> None:
+        ids = list(dict.fromkeys(outbox_ids))
+        if not ids:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "UPDATE outbox SET state = 'sent', sent_at = $1, last_error = NULL "
+                "WHERE id = ANY($2::bigint[]) AND state = 'pending' "
+                "RETURNING kind, feedback_reference",
+                utc(now),
+                ids,
+            )
+            for row in rows:
+                if row["kind"] == "email" and row["feedback_reference"]:
+                    await conn.execute(
+                        "UPDATE feedback SET state = $1 WHERE reference = $2",
+                        _EMAIL_STATE["sent"],
+                        row["feedback_reference"],
+                    )
+
     async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         await self._finish(
             outbox_id,

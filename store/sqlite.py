@@ -548,6 +548,29 @@ class SQLiteStore(Store):
             (to_text(utc(now)),),
         )
 
+    async def mark_sent_many(self, outbox_ids: Sequence[int], now: datetime | None = None) -> None:
+        ids = list(dict.fromkeys(outbox_ids))
+        if not ids:
+            return
+        moment = to_text(utc(now))
+        async with self._write() as db:
+            for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                async with db.execute(
+                    "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL "
+                    f"WHERE id IN ({marks}) AND state = 'pending' "
+                    "RETURNING kind, feedback_reference",
+                    (moment, *chunk),
+                ) as cursor:
+                    rows = list(await cursor.fetchall())
+                for row in rows:
+                    if row["kind"] == "email" and row["feedback_reference"]:
+                        await db.execute(
+                            "UPDATE feedback SET state = ? WHERE reference = ?",
+                            (_EMAIL_STATE["sent"], row["feedback_reference"]),
+                        )
+
     async def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
         await self._finish(
             outbox_id,

@@ -485,6 +485,27 @@ class TestStoreContract:
         assert await store.claim_due(["notification"], 10, LEASE, now=T0 + timedelta(days=9)) == []
         assert await store.outbox_counts() == {"pending": 0, "sent": 1, "failed": 0}
 
+    async def test_mark_sent_many(self, store: Store) -> None:
+        """Many rows marked sent at once, in one call; rows no longer pending are left alone,
+        and an email row's feedback becomes forwarded as with mark_sent."""
+        await store.enqueue([note(k, not_before=T0) for k in ("a", "b", "c", "d")])
+        a, b, c, d = await store.claim_due(["notification"], 10, LEASE, now=T0)
+        await store.mark_failed(d.id, "gone")
+        await store.mark_sent_many([a.id, b.id, b.id, d.id], now=T0 + timedelta(seconds=3))
+        await store.mark_sent_many([], now=T0)
+        for key, state in (("a", "sent"), ("b", "sent"), ("c", "pending"), ("d", "failed")):
+            row = await store.outbox_by_key(key)
+            assert row is not None and row.state == state, key
+        row = await store.outbox_by_key("a")
+        assert row is not None and row.sent_at == T0 + timedelta(seconds=3)
+        assert await store.outbox_counts() == {"pending": 1, "sent": 2, "failed": 1}
+        fb = await store.add_feedback(feedback(), [email()], now=T0)
+        (mail,) = await store.claim_due(["email"], 10, LEASE, now=T0)
+        await store.mark_sent_many([mail.id, c.id], now=T0)
+        after = await store.get_feedback(fb.reference)
+        assert after is not None and after.state == "forwarded"
+        assert await store.outbox_counts() == {"pending": 0, "sent": 4, "failed": 1}
+
     async def test_mark_retry(self, store: Store) -> None:
         """A retried row stays pending with the error, claimable from its new time."""
         await store.enqueue([note("x", not_before=T0)])
