@@ -28,7 +28,7 @@ from knowledge.parser import NoticeParseError
 
 if TYPE_CHECKING:
     from knowledge import KnowledgeBase
-    from store.base import NewOutbox, Store, StoredNotice, Subscription
+    from store.base import NewOutbox, Store, StoredNotice, Subscription, User
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTIFICATION = "notification"  # one immediate alert, sent by services/broadcast.py
@@ -116,18 +116,11 @@ class Plan:
         return sum(1 for r in self.recipients if r.frequency == "weekly")
 
 
-async def subscriber_language(
-    store: Store, user_id: int, seen: dict[str, Any] | None = None
-) -> str:
+def subscriber_language(user: User | None, seen: object) -> str:
     """The language to write to a subscriber in: chosen, else seen when subscribing, else zh."""
-    user = await store.get_user(user_id)
     if user is not None and user.language:
         return user.language
-    if seen is None:
-        value = await store.kv_get(LANGUAGE_NS, str(user_id))
-    else:
-        value = seen.get(str(user_id))
-    return value if isinstance(value, str) else "zh"
+    return seen if isinstance(seen, str) else "zh"
 
 
 async def plan_publication(store: Store, current: Notice, new: Notice) -> Plan:
@@ -154,7 +147,7 @@ async def plan_publication(store: Store, current: Notice, new: Notice) -> Plan:
             Recipient(
                 user_id=user_id,
                 chat_id=user.chat_id if user is not None else subs[0].chat_id,
-                language=await subscriber_language(store, user_id, seen),
+                language=subscriber_language(user, seen.get(str(user_id))),
                 frequency=user.frequency if user is not None else "immediate",
                 subscriptions=matching,
                 changes=tuple(diff.changes[i] for i in indices),
