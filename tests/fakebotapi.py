@@ -568,30 +568,29 @@ class FakeBotApi:
         """Queue a my_chat_member 'kicked' update; sends to that chat get 403 from now on."""
         with self._lock:
             self.blocked.add(user_id)
-        user = self._user(user_id)
-        update = {
-            "my_chat_member": {
-                "chat": self._chat(user_id, "private", user),
-                "from": user,
-                "date": int(time.time()),
-                "old_chat_member": {"status": "member", "user": self.bot_user},
-                "new_chat_member": {"status": "kicked", "user": self.bot_user, "until_date": 0},
-            }
-        }
-        return self.queue_update(update)
+        return self._membership_update(user_id, "member", "kicked")
 
     def user_unblocks_bot(self, user_id: int) -> JSON:
         """Queue a my_chat_member 'member' update; sends to that chat work again."""
         with self._lock:
             self.blocked.discard(user_id)
+        return self._membership_update(user_id, "kicked", "member")
+
+    def _membership_update(self, user_id: int, old: str, new: str) -> JSON:
+        """Queue a my_chat_member update moving the bot from status `old` to `new`."""
         user = self._user(user_id)
+
+        def member(status: str) -> JSON:
+            extra = {"until_date": 0} if status == "kicked" else {}
+            return {"status": status, "user": self.bot_user, **extra}
+
         update = {
             "my_chat_member": {
                 "chat": self._chat(user_id, "private", user),
                 "from": user,
                 "date": int(time.time()),
-                "old_chat_member": {"status": "kicked", "user": self.bot_user, "until_date": 0},
-                "new_chat_member": {"status": "member", "user": self.bot_user},
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
             }
         }
         return self.queue_update(update)
