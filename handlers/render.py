@@ -12,7 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -37,6 +38,28 @@ class Reply:
 
     text: str
     markup: InlineKeyboardMarkup | None = None
+
+
+# Replies depend only on their arguments, and a knowledge base never changes (publishing makes a
+# new one), so each is built once and reused: Telegram objects are immutable. Bounded, so a
+# replaced knowledge base is let go.
+_memo = lru_cache(maxsize=2048)
+
+
+class Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard that is turned into JSON data once: the memoised renderers send the
+    same immutable keyboard many times. (The dict is only read, by json.dumps.)"""
+
+    __slots__ = ("_as_dict",)
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        try:
+            return self._as_dict  # type: ignore[no-any-return]
+        except AttributeError:
+            self._as_dict = super().to_dict()
+            return self._as_dict
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -74,6 +97,7 @@ def _issuer(kb: KnowledgeBase) -> str:
     return esc(kb.notice.issuer)
 
 
+@_memo
 def channels(kb: KnowledgeBase, lang: Lang) -> str:
     """The notice's phone, post address and email, one per line."""
     contact = kb.notice.contact
@@ -89,9 +113,10 @@ def channels(kb: KnowledgeBase, lang: Lang) -> str:
 # -- start, help, contact ---------------------------------------------------------------------
 
 
+@_memo
 def main_menu(lang: Lang) -> InlineKeyboardMarkup:
     """The buttons under the welcome: browse, progress, contact, feedback, subscribe."""
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [
             [
                 _button(t(lang, "btn_browse"), "browse:open"),
@@ -106,6 +131,7 @@ def main_menu(lang: Lang) -> InlineKeyboardMarkup:
     )
 
 
+@_memo
 def welcome(kb: KnowledgeBase, lang: Lang) -> Reply:
     """The /start greeting naming the notice, its date and issuer, with the main menu."""
     notice = kb.notice
@@ -121,6 +147,7 @@ def welcome(kb: KnowledgeBase, lang: Lang) -> Reply:
     return Reply(text, main_menu(lang))
 
 
+@_memo
 def help_text(kb: KnowledgeBase, lang: Lang, bot_username: str) -> Reply:
     """The /help text listing commands."""
     return Reply(
@@ -128,12 +155,13 @@ def help_text(kb: KnowledgeBase, lang: Lang, bot_username: str) -> Reply:
     )
 
 
+@_memo
 def contact(kb: KnowledgeBase, lang: Lang) -> Reply:
     """The published channels and how to send an opinion through the bot."""
     text = t(
         lang, "contact", invitation=esc(kb.notice.contact.invitation), channels=channels(kb, lang)
     )
-    keyboard = InlineKeyboardMarkup([[_button(t(lang, "btn_feedback"), "fb:new")]])
+    keyboard = Keyboard([[_button(t(lang, "btn_feedback"), "fb:new")]])
     return Reply(text, keyboard)
 
 
@@ -145,6 +173,7 @@ def item_title(kb: KnowledgeBase, n: int, lang: Lang) -> str:
     return kb.en_title(n) if lang == "en" else kb.item(n).title
 
 
+@_memo
 def item_card(
     kb: KnowledgeBase, n: int, lang: Lang, *, back: InlineKeyboardButton | None = None
 ) -> Reply:
@@ -175,7 +204,7 @@ def item_card(
     ]
     if back is not None:
         rows.append([back])
-    return Reply("\n".join(lines), InlineKeyboardMarkup([row for row in rows if row]))
+    return Reply("\n".join(lines), Keyboard([row for row in rows if row]))
 
 
 def inline_card_text(kb: KnowledgeBase, n: int, lang: Lang) -> str:
@@ -192,25 +221,32 @@ def quote(question: str, lang: Lang) -> str:
     return t(lang, "quote", question=esc(shown))
 
 
-def ambiguous(kb: KnowledgeBase, items: Sequence[int], lang: Lang) -> Reply:
+@_memo
+def ambiguous(kb: KnowledgeBase, items: tuple[int, ...], lang: Lang) -> Reply:
     """'Did you mean' with up to three item buttons and 'none of these'."""
     rows = []
     for n in items[:3]:
         label = f"{n}. {item_title(kb, n, lang)}"
         rows.append([_button(label if len(label) <= 60 else label[:59] + "…", f"item:{n}")])
     rows.append([_button(t(lang, "btn_none_of_these"), "contact")])
-    return Reply(t(lang, "ambiguous"), InlineKeyboardMarkup(rows))
+    return Reply(t(lang, "ambiguous"), Keyboard(rows))
 
 
 def nothing(kb: KnowledgeBase, question: str, lang: Lang) -> Reply:
     """The honest 'the notice does not cover this', the channels and one hint."""
+    body = _nothing(kb, lang)
+    return Reply(f"{quote(question, lang)}\n\n{body.text}", body.markup)
+
+
+@_memo
+def _nothing(kb: KnowledgeBase, lang: Lang) -> Reply:
     text = t(
         lang,
         "none",
         channels=channels(kb, lang),
         hint=t(lang, "hints", count=kb.notice.item_count),
     )
-    keyboard = InlineKeyboardMarkup(
+    keyboard = Keyboard(
         [
             [
                 _button(t(lang, "btn_feedback"), "fb:new"),
@@ -218,7 +254,7 @@ def nothing(kb: KnowledgeBase, question: str, lang: Lang) -> Reply:
             ]
         ]
     )
-    return Reply(f"{quote(question, lang)}\n\n{text}", keyboard)
+    return Reply(text, keyboard)
 
 
 def decision(kb: KnowledgeBase, d: Decision, lang: Lang) -> Reply:
@@ -274,6 +310,7 @@ def _count(kb: KnowledgeBase, lang: Lang) -> str:
     )
 
 
+@_memo
 def meta(kb: KnowledgeBase, topic: str, lang: Lang) -> Reply:
     """Answer a question about the notice itself (who inspected, when, how many, next steps)."""
     notice = kb.notice
@@ -320,6 +357,7 @@ def p_numeral(number: int) -> str:
 # -- progress and browse ----------------------------------------------------------------------
 
 
+@_memo
 def progress(kb: KnowledgeBase, lang: Lang) -> Reply:
     """Overall and per-area counts by status, with a text bar per area."""
     notice = kb.notice
@@ -343,7 +381,7 @@ def progress(kb: KnowledgeBase, lang: Lang) -> Reply:
         [_button(f"📂 {area_label(kb, a.number, lang)}", f"browse:area:{a.number}:0")]
         for a in notice.areas
     ]
-    return Reply("\n".join(lines), InlineKeyboardMarkup(rows))
+    return Reply("\n".join(lines), Keyboard(rows))
 
 
 def area_label(kb: KnowledgeBase, area: int, lang: Lang) -> str:
@@ -352,6 +390,7 @@ def area_label(kb: KnowledgeBase, area: int, lang: Lang) -> str:
     return f"({kb.notice.areas[area - 1].numeral}) {short}" if lang == "zh" else short
 
 
+@_memo
 def browse_areas(kb: KnowledgeBase, lang: Lang) -> Reply:
     """The list of areas, one button each."""
     notice = kb.notice
@@ -371,7 +410,7 @@ def browse_areas(kb: KnowledgeBase, lang: Lang) -> Reply:
         for a in notice.areas
     ]
     text = t(lang, "browse_areas", count=notice.item_count, areas=len(notice.areas))
-    return Reply(text, InlineKeyboardMarkup(rows))
+    return Reply(text, Keyboard(rows))
 
 
 def page_count(kb: KnowledgeBase, area: int) -> int:
@@ -379,6 +418,7 @@ def page_count(kb: KnowledgeBase, area: int) -> int:
     return max(1, math.ceil(len(kb.notice.areas[area - 1].items) / PAGE_SIZE))
 
 
+@_memo
 def browse_area(kb: KnowledgeBase, area: int, page: int, lang: Lang) -> Reply:
     """One page of an area's items, with previous/next and back buttons."""
     notice = kb.notice
@@ -410,9 +450,10 @@ def browse_area(kb: KnowledgeBase, area: int, page: int, lang: Lang) -> Reply:
         page=page + 1,
         pages=pages,
     )
-    return Reply(text, InlineKeyboardMarkup(rows))
+    return Reply(text, Keyboard(rows))
 
 
+@_memo
 def browse_item(kb: KnowledgeBase, n: int, page: int, lang: Lang) -> Reply:
     """An item card opened from a browse page, with a button back to that page."""
     area = kb.item(n).area

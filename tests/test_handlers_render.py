@@ -63,3 +63,39 @@ class TestSmallPieces:
             for row in reply.markup.inline_keyboard:
                 for button in row:
                     assert len((button.callback_data or "").encode()) <= 64
+
+
+class TestReuse:
+    def test_keyboard_serialises_like_telegrams_own(self, knowledge_base):
+        """A reused keyboard turns into exactly the JSON data a fresh InlineKeyboardMarkup gives,
+        every time it is sent."""
+        from telegram import InlineKeyboardMarkup
+
+        markup = render.item_card(knowledge_base, 12, "zh").markup
+        assert isinstance(markup, render.Keyboard)
+        fresh = InlineKeyboardMarkup(markup.inline_keyboard).to_dict()
+        assert markup.to_dict() == fresh
+        assert markup.to_dict() == fresh  # the second call comes from the cache
+        assert "_as_dict" not in markup.to_dict()
+
+    def test_replies_are_per_knowledge_base_and_language(self, knowledge_base):
+        """The same arguments give the same reply object; another language or another knowledge
+        base (a newer notice) gives its own."""
+        from pathlib import Path
+
+        from knowledge.base import KnowledgeBase
+
+        card = render.item_card(knowledge_base, 12, "zh")
+        assert render.item_card(knowledge_base, 12, "zh") is card
+        assert render.item_card(knowledge_base, 12, "en").text != card.text
+        newer = Path(__file__).parent / "data" / "followup_notice_TEST_FIXTURE.txt"
+        other = KnowledgeBase.from_text(newer.read_text(encoding="utf-8"))
+        assert other.item(12).text != knowledge_base.item(12).text
+        assert other.item(12).text in render.item_card(other, 12, "zh").text
+
+    def test_not_covered_quotes_each_question(self, knowledge_base):
+        """The cached part of a 'not covered' reply never carries an earlier question."""
+        first = render.nothing(knowledge_base, "成都的污水厂", "zh")
+        second = render.nothing(knowledge_base, "眉山中学招生", "zh")
+        assert "成都" in first.text and "成都" not in second.text
+        assert first.markup is second.markup
