@@ -55,6 +55,7 @@ SECTION_TOPICS = {
 MIN_COVERAGE = 0.6  # share of the question's content the item must explain
 MIN_RANK = 1.2  # distinctive evidence needed for an item at all
 AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous
+RUNNER_UP = 0.7  # a runner-up this strong may answer when the leader explains too little
 INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/meta phrase
 _WINDOW = 4  # how far beyond an out-of-scope term a notice word is looked for
 PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
@@ -720,6 +721,22 @@ class Matcher:
         top = items[0] if items else None
         top_rank = rank[top] if top is not None else 0.0
         top_cov = self.coverage(query, cover[top], top) if top is not None else 0.0
+        if top is not None and top_cov < MIN_COVERAGE:
+            # The runner-up may explain the question where the leader only shares its rarest
+            # words (leading industries: item 7 names them more often, item 6 answers "which
+            # two"). Take the one that explains the most, if it is nearly as strong.
+            for doc in items[1:4]:
+                if rank[doc] < RUNNER_UP * top_rank:
+                    break
+                cov = self.coverage(query, cover[doc], doc)
+                if cov >= MIN_COVERAGE and cov > top_cov and not any(
+                    self.coverage(query, cover[section], section) >= cov
+                    for section in rank if section >= SECTION_INSPECTION
+                ):
+                    items.remove(doc)
+                    items.insert(0, doc)
+                    top, top_rank, top_cov = doc, rank[doc], cov
+                    break
         all_cover = 0
         for mask in cover.values():
             all_cover |= mask
@@ -753,6 +770,12 @@ class Matcher:
             residual = dataclasses.replace(query, weights=weights, content=sum(weights))
             if strong_item and residual.content < 3.0:
                 strong_item = False  # what is left beside the cues and the area is too little
+            if strong_item and kind == "contact" and topic != "how" and not _STRONG_REACH.search(
+                query.text
+            ):
+                # The phone, e-mail or address of what an item is about (纪工委书记的手机号):
+                # the notice gives only its own channels.
+                return none(0.3)
             if (
                 not strong_item and kind == "contact" and topic != "how" and top is not None
                 and residual.content >= 2.0 and rank[top] >= MIN_RANK
@@ -874,6 +897,10 @@ class Matcher:
                 if "reach" not in cues:
                     return "none", None, None, 0.3  # that item's own phone: not in the notice
             return "item", None, None, 0.0
+        if topic == "count" and area is None and "counted" not in cues:
+            # 多少 about a subject (房租多少, 欠了多少税), not about the notice's problems: a
+            # figure the notice does not give, unless an item explains it (handled above).
+            return "none", None, None, 0.2
         explained = self.coverage(residual, all_cover)
         if residual.content * (1.0 - explained) >= 3.0 and explained < 0.3:
             return "none", None, None, 0.2  # asked about something the notice does not cover
