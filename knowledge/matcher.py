@@ -310,6 +310,12 @@ class Matcher:
         self._idf_cache: dict[int, float] = {}
         self._max_idf = math.log(1.0 + n)
         self._dates = self._date_patterns()
+        # Cues are found at every position, overlapping ones too: in 有建议想提 both 有建议 and
+        # 建议想提 are ways of asking, and a left-to-right scan would see only the first.
+        self._cue_scans = {
+            name: re.compile(f"(?=({pattern.pattern}))", pattern.flags)
+            for name, pattern in self.intents.cues.items()
+        }
         self._area_refs = self._area_patterns()
         self._build_vocabulary()
 
@@ -544,11 +550,12 @@ class Matcher:
         """Find the question's cues, the notice's dates and area names it mentions."""
         text = query.text
         frame = 0
-        for name, pattern in self.intents.cues.items():
+        for name, pattern in self._cue_scans.items():
             mask = 0
             for match in pattern.finditer(text):
-                if match.end() > match.start():
-                    mask |= ((1 << (match.end() - match.start())) - 1) << match.start()
+                start, end = match.span(1)
+                if end > start:
+                    mask |= ((1 << (end - start)) - 1) << start
             if mask:
                 query.cues[name] = mask
                 frame |= mask
@@ -770,6 +777,12 @@ class Matcher:
             residual = dataclasses.replace(query, weights=weights, content=sum(weights))
             if strong_item and residual.content < 3.0:
                 strong_item = False  # what is left beside the cues and the area is too little
+            # The channels' own words explain the question better than any item does.
+            about_channels = kind == "contact" and SECTION_CONTACT in rank and self.coverage(
+                query, cover[SECTION_CONTACT], SECTION_CONTACT
+            ) > top_cov
+            if about_channels:
+                strong_item = False
             if strong_item and kind == "contact" and topic != "how" and not _STRONG_REACH.search(
                 query.text
             ):
@@ -777,7 +790,8 @@ class Matcher:
                 # the notice gives only its own channels.
                 return none(0.3)
             if (
-                not strong_item and kind == "contact" and topic != "how" and top is not None
+                not strong_item and not about_channels and kind == "contact" and topic != "how"
+                and top is not None
                 and residual.content >= 2.0 and rank[top] >= MIN_RANK
                 and self.coverage(residual, cover[top], top) >= MIN_COVERAGE
                 and not _STRONG_REACH.search(query.text)
@@ -818,6 +832,17 @@ class Matcher:
                                     topic)
             return none(top_cov * 0.5 if top is not None else 0.0)
         assert top is not None
+        if not query.greeting:
+            # A part of the notice that is not an item (the leadership's 台账, the plans) and
+            # explains the question just as well as the best item: the question is about it.
+            for section in SECTION_TOPICS:
+                if (
+                    rank.get(section, 0.0) >= top_rank
+                    and self.coverage(query, cover[section], section) >= top_cov
+                ):
+                    kind, topic = SECTION_TOPICS[section]
+                    return Decision(question, kind, (), round(0.5 + 0.4 * top_cov, 3), lang,
+                                    topic)
         close = [top]
         for doc in items[1:4]:
             if (
