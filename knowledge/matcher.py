@@ -90,7 +90,7 @@ class _Query:
 
     text: str  # folded, corrected
     weights: list[float]  # per character position; a Latin word's weight sits on its first char
-    words: list[tuple[int, str]]  # (start position, word key) of Latin words
+    words: list[tuple[int, str]]  # (start position, word key) of Latin content words
     content: float  # total weight
     contact: str | None
     meta: str | None
@@ -102,6 +102,9 @@ class _Query:
     area: int | None = None  # an area of the notice named in the question
     frame: int = 0  # positions of cues and dates: how the question asks, not what about
     area_mask: int = 0  # positions naming the area
+    # Every Latin word, stopwords too, for listed phrases that contain one (one stop service,
+    # research and development); a stopword still weighs nothing.
+    every: list[tuple[int, str]] = dataclasses.field(default_factory=list)
 
 
 def _postings() -> defaultdict[object, dict[int, float]]:
@@ -500,13 +503,18 @@ class Matcher:
         ]
         weights = [0.0 if filler[i] or not is_cjk(c) else 1.0 for i, c in enumerate(text)]
         words: list[tuple[int, str]] = []
+        every: list[tuple[int, str]] = []
         for match in _WORD.finditer(text):
             raw = match.group()
             if raw in intents.out_of_scope_en:
                 out_of_scope.append(raw)
-            if raw in intents.stopwords_en or (raw.isdigit() and len(raw) < 2):
+            if raw in intents.stopwords_en:
+                every.append((match.start(), word_key(raw)))
+                continue
+            if raw.isdigit() and len(raw) < 2:
                 continue
             key = word_key(self._spell(raw))
+            every.append((match.start(), key))
             if key in intents.stopwords_en:
                 continue
             words.append((match.start(), key))
@@ -542,7 +550,8 @@ class Matcher:
                         weights[i] = 2.0
                 if not is_cjk(name[0]):
                     weights[match.start()] = 3.0
-        query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope)
+        query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
+                       every=every)
         self._frame(query)
         return query
 
@@ -649,6 +658,8 @@ class Matcher:
             idf = self.idf(post)
             for doc, field in post.items():
                 rank[doc] += idf * field * 0.5
+        keys = [key for _, key in query.every]
+        starts = [start for start, _ in query.every]
         for j in range(len(keys)):
             for length in self._en_lengths:
                 if j + length > len(keys):
@@ -658,8 +669,11 @@ class Matcher:
                     continue
                 mask = 0
                 for start in starts[j : j + length]:
-                    mask |= 1 << start
+                    if weights[start] > 0:
+                        mask |= 1 << start
                 w = sum(weights[s] for s in starts[j : j + length])
+                if w <= 0:
+                    continue  # only stopwords (the zone, report)
                 for unit in units:
                     post = self._units[unit]
                     idf = self.idf(post)

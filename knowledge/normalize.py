@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import snowballstemmer
+
 PINYIN_TABLE = Path(__file__).resolve().parent / "data" / "pinyin.tsv"
 
 # Longer input is cut: no real question is longer, and time must stay bounded.
@@ -100,50 +102,19 @@ def fuzzy_syllable(syllable: str) -> str:
     return syllable
 
 
-_SUFFIXES = (
-    ("ational", "ate"),
-    ("ization", "ize"),
-    ("isation", "ize"),
-    ("ations", "ate"),
-    ("ation", "ate"),
-    ("nesses", ""),
-    ("ness", ""),
-    ("ments", ""),
-    ("ment", ""),
-    ("ities", ""),
-    ("ity", ""),
-    ("ings", ""),
-    ("ing", ""),
-    ("ies", "y"),
-    ("ied", "y"),
-    ("ed", ""),
-    ("es", ""),
-    ("s", ""),
-)
+_STEMMER = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
-    """A light English stemmer: the same word family gets the same stem (index and query alike)."""
+    """English word → its Snowball (Porter 2) stem, so that a word family shares one key in the
+    index and in questions (industry / industrial / industries → industri)."""
     word = word.lower().replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
     word = word.replace("-", "").replace("'", "")
     if len(word) <= 3 or not word.isalpha():
         return word
-    for suffix, replacement in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            base = word[: len(word) - len(suffix)] + replacement
-            if suffix in ("ing", "ed", "ings") and len(base) > 3 and base[-1] == base[-2]:
-                base = base[:-1]  # planning → plann → plan
-            if base.endswith("e") and len(base) > 4:
-                base = base[:-1]  # relocate / relocation → relocat
-            return base
-    if word.endswith("e") and len(word) > 4:
-        return word[:-1]
-    return word
+    return str(_STEMMER.stemWord(word))
 
 
 def british(word: str) -> str:
