@@ -108,6 +108,11 @@ class Intents:
     # terms explicitly allowed to occur in the notice or an alias (`out_of_scope_allowed`).
     out_of_scope_entries: tuple[tuple[str, int], ...] = ()
     out_of_scope_allowed: frozenset[str] = frozenset()
+    # Kinds of fact a question may ask for (see intents.yaml `details`): kind → (how a question
+    # asks for it, how such a fact looks in an item's text; None: the notice never gives one).
+    details: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = field(
+        default_factory=dict
+    )
 
 
 # ---------------------------------------------------------------- reading YAML with lines
@@ -448,6 +453,15 @@ def load_intents(path: Path = INTENTS) -> Intents:
     cues: dict[str, re.Pattern[str]] = {}
     if root is not None and reader.child(root, "cues") is not None:
         cues = topics("cues", CUES)
+    details: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+    details_node = reader.child(root, "details") if root is not None else None
+    for key, value in reader.mapping(details_node, "details") if details_node else ():
+        kind = key.value if isinstance(key, yaml.ScalarNode) else "?"
+        ask_node = reader.child(value, "ask")
+        found_node = reader.child(value, "found")
+        ask = pattern(ask_node, f"details.{kind}.ask")
+        has_found = found_node is not None and bool(reader.texts(found_node, "found", value))
+        details[kind] = (ask, pattern(found_node, f"details.{kind}.found") if has_found else None)
     greeting = pattern(reader.child(root, "greeting"), "greeting") if root is not None else None
     filler = pattern(reader.child(root, "filler"), "filler") if root is not None else None
     oos_node = reader.child(root, "out_of_scope") if root is not None else None
@@ -479,6 +493,7 @@ def load_intents(path: Path = INTENTS) -> Intents:
         cues=cues,
         out_of_scope_entries=entries,
         out_of_scope_allowed=allowed,
+        details=details,
     )
 
 

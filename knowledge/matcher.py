@@ -55,10 +55,21 @@ SECTION_TOPICS = {
 MIN_COVERAGE = 0.6  # share of the question's content the item must explain
 MIN_RANK = 1.2  # distinctive evidence needed for an item at all
 AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous
+LEAD_RANK = 8.0  # evidence an item needs to answer a question it explains only in part
+LEAD_RATIO = 1.6  # ... and how far ahead of the runner-up it must be
+LEAD_COVERAGE = 0.33  # ... and the least share of the question it must explain
+LEAD_CONTENT = 9.0  # ... in a question this long (a short one must be explained outright)
 RUNNER_UP = 0.7  # a runner-up this strong may answer when the leader explains too little
 INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/meta phrase
 _WINDOW = 4  # how far beyond an out-of-scope term a notice word is looked for
 PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
+
+# Kinds of fact (intents.yaml `details`) that no meta or contact answer holds: names, prices,
+# opening hours, places, how to apply (the notice's dates and its own address it does give).
+_UNSAID = {
+    "meta": frozenset({"amount", "schedule", "place", "who", "procedure"}),
+    "contact": frozenset({"amount", "who", "procedure"}),
+}
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SPANS = re.compile(r"\S+")
@@ -105,6 +116,7 @@ class _Query:
     # Every Latin word, stopwords too, for listed phrases that contain one (one stop service,
     # research and development); a stopword still weighs nothing.
     every: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    asks: tuple[str, ...] = ()  # kinds of fact asked for (intents.yaml `details`)
 
 
 def _postings() -> defaultdict[object, dict[int, float]]:
@@ -132,6 +144,8 @@ class Matcher:
         self._phrases_en: dict[tuple[str, ...], list[int]] = {}
         self._units: list[dict[int, float]] = []  # unit id → doc → field weight
         self._doc_zh: dict[int, str] = {}  # all Chinese text of a doc, folded (for OOS checks)
+        # The notice's own words for each item, folded: where an asked-for fact must be.
+        self._doc_facts = {n: fold(item.text) for n, item in notice.items.items()}
         self._doc_en: dict[int, set[str]] = {}
         self._doc_chars: dict[int, frozenset[str]] = {}
         self._build()
@@ -550,8 +564,10 @@ class Matcher:
                         weights[i] = 2.0
                 if not is_cjk(name[0]):
                     weights[match.start()] = 3.0
+        # As typed: a homophone fix must not turn 那家 into 哪家.
+        asks = tuple(kind for kind, (ask, _) in intents.details.items() if ask.search(folded))
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
-                       every=every)
+                       every=every, asks=asks)
         self._frame(query)
         return query
 
@@ -733,8 +749,16 @@ class Matcher:
 
     def decide(self, question: str) -> Decision:
         """Answer one question (never raises on any text)."""
-        lang = detect_lang(question[:MAX_INPUT])
         query = self.prepare(question)
+        decision = self._decide(question, query)
+        unsaid = _UNSAID.get(decision.kind, ())
+        if any(kind in unsaid for kind in query.asks):
+            # 追责的干部都有谁, 去哪报名: the notice's facts and channels do not say.
+            return Decision(question, "none", (), 0.3, decision.lang, None)
+        return decision
+
+    def _decide(self, question: str, query: _Query) -> Decision:
+        lang = detect_lang(question[:MAX_INPUT])
         rank, cover = self.score(query)
         items = sorted(
             (doc for doc in rank if doc < SECTION_INSPECTION), key=lambda d: (-rank[d], d)
@@ -844,8 +868,16 @@ class Matcher:
                     kind, topic = SECTION_TOPICS[section]
                     return Decision(question, kind, (), round(0.5 + 0.4 * section_cov, 3), lang,
                                     topic)
+            if top is not None and not query.greeting and self._says(query, top) and self._leads(
+                query, top, items, rank, cover
+            ):
+                confidence = self._confidence(top_cov, top_rank, rank[items[1]]
+                                              if len(items) > 1 else 0.0)
+                return Decision(question, "item", (top,), round(confidence, 3), lang, None)
             return none(top_cov * 0.5 if top is not None else 0.0)
         assert top is not None
+        if not self._says(query, top):
+            return none(0.3)  # asks for a figure, a time, a name the notice does not give
         if not query.greeting:
             # A part of the notice that is not an item (the leadership's 台账, the plans) and
             # explains the question just as well as the best item: the question is about it.
@@ -869,6 +901,43 @@ class Matcher:
             return Decision(question, "ambiguous", tuple(close[:3]), round(confidence * 0.8, 3),
                             lang, None)
         return Decision(question, "item", (top,), round(confidence, 3), lang, None)
+
+    def _says(self, query: _Query, doc: int) -> bool:
+        """Whether the item's text holds every kind of fact the question asks for."""
+        for kind in query.asks:
+            found = self.intents.details[kind][1]
+            if found is None or not found.search(self._doc_facts.get(doc, "")):
+                return False
+        return True
+
+    def _leads(
+        self, query: _Query, top: int, items: list[int], rank: dict[int, float],
+        cover: dict[int, int],
+    ) -> bool:
+        """Whether a long, colloquial question is about `top` although it explains too little.
+
+        Residents wrap a subject in their own words (国企那个食堂买菜记账一塌糊涂 管起来了没):
+        the item then explains a third of the question, not most of it. It still answers when
+        the question names something only this item is about, far ahead of every other item,
+        and nothing the notice does not cover.
+        """
+        second = rank[items[1]] if len(items) > 1 else 0.0
+        if query.content < LEAD_CONTENT:
+            return False  # a short question says little beside its subject: it must be explained
+        if rank[top] < LEAD_RANK or rank[top] < LEAD_RATIO * second:
+            return False
+        mask = cover[top]
+        if self.coverage(query, mask, top) < LEAD_COVERAGE:
+            return False
+        # The distinctive part: a listed phrase of few items, or a bigram of this item alone.
+        distinct = query.distinct.get(top, 0)
+        text = query.text
+        for i in range(len(text) - 1):
+            if mask >> i & 3 == 3 and query.weights[i] > 0 and query.weights[i + 1] > 0:
+                post = self._bigrams.get(text[i : i + 2])
+                if post is not None and sum(1 for d in post if d < SECTION_INSPECTION) == 1:
+                    distinct |= 3 << i
+        return bool(distinct & mask)
 
     def _cued(
         self, query: _Query, top: int | None, rank: dict[int, float], cover: dict[int, int],
