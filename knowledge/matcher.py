@@ -72,6 +72,7 @@ _UNSAID = {
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _SPANS = re.compile(r"\S+")
 _DIGIT = re.compile(r"\d")
 _STRONG_REACH = re.compile(
@@ -327,6 +328,9 @@ class Matcher:
         self._idf_cache: dict[int, float] = {}
         self._max_idf = math.log(1.0 + n)
         self._dates = self._date_patterns()
+        self._years = frozenset(
+            _YEAR.findall(" ".join(self._doc_zh.values())) + [str(self.notice.date.year)]
+        )
         # Cues are found at every position, overlapping ones too: in 有建议想提 both 有建议 and
         # 建议想提 are ways of asking, and a left-to-right scan would see only the first.
         self._cue_scans = {
@@ -515,6 +519,8 @@ class Matcher:
             if b > a and not self._in_vocabulary(folded, a, b)
             and not self._in_vocabulary(text, a, b)
         ]
+        # A year the notice never mentions (2023年的巡察): another report, not this one.
+        out_of_scope += [m.group() for m in _YEAR.finditer(folded) if m.group() not in self._years]
         weights = [0.0 if filler[i] or not is_cjk(c) else 1.0 for i, c in enumerate(text)]
         words: list[tuple[int, str]] = []
         every: list[tuple[int, str]] = []
