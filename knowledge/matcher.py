@@ -538,7 +538,10 @@ class Matcher:
             if key in intents.stopwords_en:
                 continue
             words.append((match.start(), key))
-            weights[match.start()] = 2.0
+            # A word the notice's English never uses (heard, drowning, pls) is more often a
+            # resident's own turn of phrase than a subject the notice lacks: it weighs half.
+            # (Subjects the notice lacks are listed out of scope.)
+            weights[match.start()] = 2.0 if key in self._words else 1.0
         plain = _WORD.findall(text)
         for first, second in pairwise(plain):
             if f"{first} {second}" in intents.out_of_scope_en:
