@@ -464,6 +464,13 @@ def load_intents(path: Path = INTENTS) -> Intents:
         details[kind] = (ask, pattern(found_node, f"details.{kind}.found") if has_found else None)
     greeting = pattern(reader.child(root, "greeting"), "greeting") if root is not None else None
     filler = pattern(reader.child(root, "filler"), "filler") if root is not None else None
+    if filler is not None:
+        # Longest first: the weight of each character depends on the extent of the match, and
+        # an alternation takes the first alternative that matches (怎么 before 怎么处理).
+        terms = sorted({t for part in _alternatives(filler.pattern) for t in _alternatives(
+            part[3:-1] if part.startswith("(?:") and part.endswith(")") else part)},
+            key=len, reverse=True)
+        filler = re.compile("|".join(terms))
     oos_node = reader.child(root, "out_of_scope") if root is not None else None
     oos = pattern(oos_node, "out_of_scope") if root is not None else None
     entries: tuple[tuple[str, int], ...] = ()
