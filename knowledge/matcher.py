@@ -72,6 +72,8 @@ _UNSAID = {
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
+# After a bare 'how many': anything but particles names what is counted.
+_COUNTED_CJK = re.compile(r"[^\s的了吗呢啊呀吧么嘛哦啦个]")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _SPANS = re.compile(r"\S+")
 _DIGIT = re.compile(r"\d")
@@ -948,6 +950,15 @@ class Matcher:
                     distinct |= 3 << i
         return bool(distinct & mask)
 
+    def _counts_nothing_else(self, query: _Query) -> bool:
+        """Whether a bare 'how many' (一共多少, how many in total) names nothing after it that
+        it counts: 高新区有多少人 and how many companies count what the notice does not."""
+        last = query.cues["count"].bit_length()
+        rest = query.text[last:]
+        return not (_COUNTED_CJK.search(rest) or any(
+            start >= last for start, _ in query.words
+        ))
+
     def _cued(
         self, query: _Query, top: int | None, rank: dict[int, float], cover: dict[int, int],
         all_cover: int,
@@ -985,7 +996,7 @@ class Matcher:
         elif has("reach", "channel"):
             kind = "contact"
             topic = query.contact or "how"
-        elif has("count"):
+        elif has("count") and self._counts_nothing_else(query):
             topic = "count"
         elif has("unfinished") and (has("counted", "whole") or small):
             topic = "next_steps"
