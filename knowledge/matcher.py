@@ -303,7 +303,15 @@ class Matcher:
         }
         by_sound: dict[tuple[str, str], tuple[int, str]] = {}
         by_fuzzy: dict[tuple[str, str], tuple[int, str]] = {}
+        # Out-of-scope terms anchor what is typed (办公室 stays), but nothing is "corrected" into
+        # one: 住进去 → 租金去 would turn a fair question into 'not covered'.
+        sources = [self._doc_zh[doc] for doc, _, _ in docs] + list(self._phrases_zh)
+        sources += _pattern_words(self.intents, out_of_scope=False) + sorted(self.intents.words)
+        targets = {run[i : i + 2] for text in sources for run in _cjk_runs(text)
+                   for i in range(len(run) - 1)}
         for bigram, count in known.items():
+            if bigram not in targets:
+                continue
             sound = (pinyin_of(bigram[0]), pinyin_of(bigram[1]))
             if count > by_sound.get(sound, (0, ""))[0]:
                 by_sound[sound] = (count, bigram)
@@ -1139,8 +1147,8 @@ def _split_members(group: Iterable[str]) -> tuple[list[str], list[tuple[str, ...
     return zh, en
 
 
-def _pattern_words(intents: Intents) -> list[str]:
+def _pattern_words(intents: Intents, out_of_scope: bool = True) -> list[str]:
     """Chinese words written in the intent patterns (so their typos can be corrected too)."""
     patterns = [*intents.contact.values(), *intents.meta.values(), intents.greeting,
-                intents.filler, intents.out_of_scope]
+                intents.filler, *([intents.out_of_scope] if out_of_scope else [])]
     return [run for p in patterns for run in _cjk_runs(p.pattern) if len(run) >= 2]
