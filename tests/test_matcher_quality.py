@@ -1,5 +1,8 @@
-"""The matcher against the development sets: issue 2's thresholds on devset, regression floors
-on the harder devset2, plus behaviour checks."""
+"""The matcher against the development sets: issue 2's thresholds on devset and devset3,
+regression floors on the harder devset2 and devset4, plus behaviour checks.
+
+devset3 and devset4 were written from the notice alone by writers who never saw the matcher.
+tests/data/holdout2.yaml is held out: it is only scored (README), never read while tuning."""
 
 from __future__ import annotations
 
@@ -14,20 +17,33 @@ from knowledge.tools.evaluate import THRESHOLDS, Report, evaluate, load
 
 DEVSET = Path(__file__).resolve().parent / "data" / "devset.yaml"
 DEVSET2 = Path(__file__).resolve().parent / "data" / "devset2.yaml"
+DEVSET3 = Path(__file__).resolve().parent / "data" / "devset3.yaml"
+DEVSET4 = Path(__file__).resolve().parent / "data" / "devset4.yaml"
 
-# devset2 floors: the figures the matcher reaches on devset2, rounded down a little. They only
+# Floors: the figures the matcher reaches on the hard sets, rounded down a little. They only
 # go up — raise them when the matcher improves, never lower them to make a change pass.
-# Reached: item zh 96.8% (90/93), en 94.4% (17/18), hant/mixed 100% (15/15), items overall
-# 96.8% (122/126), out of scope 100% (59/59), contact + meta 96.7% (147/152), wrong item 0.3%.
+# devset2 reached: item zh 97.8%, en 100%, hant/mixed 100%, out of scope 100%,
+# contact + meta 98.7%, wrong item 0.3%.
 DEVSET2_FLOORS = {
-    "item zh": 0.95,
-    "item en": 0.88,
-    "item hant/mixed": 0.93,
-    "out of scope → none": 0.97,
-    "contact + meta": 0.95,
+    "item zh": 0.96,
+    "item en": 0.94,
+    "item hant/mixed": 0.95,
+    "out of scope → none": 0.98,
+    "contact + meta": 0.97,
 }
-DEVSET2_ITEM_OVERALL = 0.95  # item questions of every language together
+DEVSET2_ITEM_OVERALL = 0.96  # item questions of every language together
 DEVSET2_MAX_WRONG_ITEM = 0.01  # wrong `item` answers, as a share of all questions
+# devset4 (near-misses and paraphrases sharing as few words with the notice as the writer could)
+# reached: item zh 70.0%, en 71.4%, hant/mixed 95.2%, out of scope 94.5%, contact + meta 84.6%,
+# wrong item 1.8%.
+DEVSET4_FLOORS = {
+    "item zh": 0.68,
+    "item en": 0.68,
+    "item hant/mixed": 0.90,
+    "out of scope → none": 0.93,
+    "contact + meta": 0.80,
+}
+DEVSET4_MAX_WRONG_ITEM = 0.025
 ITEM_CATEGORIES = ("item zh", "item en", "item hant/mixed")
 
 
@@ -57,6 +73,16 @@ def report2(kb: KnowledgeBase) -> Report:
     return _report(DEVSET2, kb)
 
 
+@pytest.fixture(params=[DEVSET, DEVSET3], ids=["devset", "devset3"])
+def report_full(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Report:
+    return _report(request.param, kb)
+
+
+@pytest.fixture
+def report4(kb: KnowledgeBase) -> Report:
+    return _report(DEVSET4, kb)
+
+
 def _explain(report: Report) -> str:
     return report.summary() + "\nMistakes:\n" + "\n".join(report.errors)
 
@@ -69,14 +95,14 @@ class TestDevsetThresholds:
             assert len(load(DEVSET2)) >= 300
 
     @pytest.mark.parametrize("category", sorted(THRESHOLDS))
-    def test_category_threshold(self, report: Report, category: str) -> None:
-        """Each category reaches issue 2's share of right answers on devset."""
-        assert report.count[category] > 0
-        assert report.rate(category) >= THRESHOLDS[category], _explain(report)
+    def test_category_threshold(self, report_full: Report, category: str) -> None:
+        """Each category reaches issue 2's share of right answers on devset and devset3."""
+        assert report_full.count[category] > 0
+        assert report_full.rate(category) >= THRESHOLDS[category], _explain(report_full)
 
-    def test_wrong_items_are_rare(self, report: Report) -> None:
-        """Confidently wrong item answers stay at or below 1% of all devset questions."""
-        assert report.wrong_item <= 0.01 * report.total, _explain(report)
+    def test_wrong_items_are_rare(self, report_full: Report) -> None:
+        """Confidently wrong item answers stay at or below 1% of all questions."""
+        assert report_full.wrong_item <= 0.01 * report_full.total, _explain(report_full)
 
 
 class TestDevset2Floors:
@@ -102,6 +128,64 @@ class TestDevset2Floors:
     def test_wrong_items_are_rare(self, report2: Report) -> None:
         """Wrong item answers stay at or below 1% of all devset2 questions."""
         assert report2.wrong_item <= DEVSET2_MAX_WRONG_ITEM * report2.total, _explain(report2)
+
+
+class TestDevset4Floors:
+    """devset4 is the hardest set: near-misses of many kinds and paraphrases that avoid the
+    notice's words. It holds regression floors (they only go up)."""
+
+    @pytest.mark.parametrize("category", sorted(DEVSET4_FLOORS))
+    def test_category_floor(self, report4: Report, category: str) -> None:
+        """Each category stays at or above its devset4 floor."""
+        assert report4.count[category] > 0
+        assert report4.rate(category) >= DEVSET4_FLOORS[category], _explain(report4)
+
+    def test_wrong_items_stay_rare(self, report4: Report) -> None:
+        """Wrong item answers stay at or below the floor's share of devset4."""
+        assert report4.wrong_item <= DEVSET4_MAX_WRONG_ITEM * report4.total, _explain(report4)
+
+
+class TestGuards:
+    """The general rules behind 'not in this notice' and behind long colloquial questions."""
+
+    def test_a_fact_the_item_does_not_give(self, kb: KnowledgeBase) -> None:
+        """A question asking for a kind of fact (an amount, opening hours, a name, a place)
+        gets the item only if the item's text holds such a fact."""
+        assert kb.ask("污水处理厂三期").items[:1] == (12,)
+        assert kb.ask("污水处理厂三期总投资多少").kind == "none"
+        assert kb.ask("政务服务大厅几点下班").kind == "none"
+        assert kb.ask("土方转运回填是哪家施工队干的").kind == "none"
+        assert kb.ask("How much did those electric patrol cars cost?").kind == "none"
+
+    def test_a_year_the_notice_never_mentions(self, kb: KnowledgeBase) -> None:
+        """Another year's report is not this one; this notice's own years still match."""
+        assert kb.ask("2021年污水处理厂扩建了吗").kind == "none"
+        assert kb.ask("2024年巡察是哪个组来的").kind == "meta"
+
+    def test_counting_something_else(self, kb: KnowledgeBase) -> None:
+        """'How many' about the notice's problems is meta; about anything else it is not."""
+        assert kb.ask("一共发现多少个问题").kind == "meta"
+        assert kb.ask("高新区有多少人").kind == "none"
+        assert kb.ask("how many companies are in the zone").kind == "none"
+
+    def test_long_colloquial_question_about_one_subject(self, kb: KnowledgeBase) -> None:
+        """A long question in a resident's own words gets the one item its subject belongs to;
+        a short one that adds an unexplained subject does not."""
+        decision = kb.ask("国企那个食堂买菜记账一塌糊涂,管起来了没")
+        assert (decision.kind, decision.items[:1]) == ("item", (30,))
+        assert kb.ask("哪里可以承包工厂食堂").kind != "item"
+
+    def test_english_phrases_with_stopwords_and_word_families(self, kb: KnowledgeBase) -> None:
+        """Listed English phrases match even with a stopword inside (one stop service), and a
+        word family shares one stem (industrial / industry)."""
+        from knowledge.normalize import word_key
+
+        assert kb.ask("is there a one stop service hall now").items[:1] == (20,)
+        assert word_key("industrial") == word_key("industries") == word_key("industry")
+
+    def test_overlapping_ways_of_asking(self, kb: KnowledgeBase) -> None:
+        """Every way of asking in a question counts, also where two overlap (有建议 + 建议想提)."""
+        assert kb.ask("我有建议想提 怎么弄嘛").kind == "contact"
 
 
 class TestOutOfScopeTerms:
