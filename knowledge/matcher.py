@@ -59,6 +59,7 @@ LEAD_RANK = 8.0  # evidence an item needs to answer a question it explains only 
 LEAD_RATIO = 1.6  # ... and how far ahead of the runner-up it must be
 LEAD_COVERAGE = 0.33  # ... and the least share of the question it must explain
 LEAD_CONTENT = 9.0  # ... in a question this long (a short one must be explained outright)
+GENERIC_SHARE = 0.075  # an English word in more than this share of the items is generic
 RUNNER_UP = 0.7  # a runner-up this strong may answer when the leader explains too little
 INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/meta phrase
 _WINDOW = 4  # how far beyond an out-of-scope term a notice word is looked for
@@ -231,6 +232,10 @@ class Matcher:
                         lower.add(word_key(word))
         self._bigrams = dict(bigrams)  # type: ignore[arg-type]
         self._words = dict(words)  # type: ignore[arg-type]
+        self._specific_words = frozenset(
+            key for key, post in self._words.items()
+            if sum(1 for doc in post if doc < SECTION_INSPECTION) <= GENERIC_SHARE * self.n_docs
+        )
         self._word_pairs = dict(pairs)  # type: ignore[arg-type]
         self._names = {
             key: frozenset(found) for key, found in names.items()
@@ -551,7 +556,9 @@ class Matcher:
             # A word the notice's English never uses (heard, drowning, pls) is more often a
             # resident's own turn of phrase than a subject the notice lacks: it weighs half.
             # (Subjects the notice lacks are listed out of scope.)
-            weights[match.start()] = 2.0 if key in self._words else 1.0
+            # A word many items use (companies, projects, process) says little about which one
+            # is meant: it weighs half too.
+            weights[match.start()] = 2.0 if key in self._specific_words else 1.0
         plain = _WORD.findall(text)
         for first, second in pairwise(plain):
             if f"{first} {second}" in intents.out_of_scope_en:
