@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from handlers import render
-from handlers.common import CustomContext, is_staff, send_html, user_language
+from handlers.common import CustomContext, is_staff, question_log, send_html, user_language
 from handlers.texts import t
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ async def unanswered(update: Update, context: CustomContext) -> None:
         return
     days = parse_days(context.args or [])
     since = datetime.now(UTC) - timedelta(days=days)
+    await question_log(context.application).flush()  # the last few seconds' questions too
     questions = await context.services.store.top_unanswered(since, LIMIT)
     reply = render.unanswered(questions, days, lang)
     await send_html(update, context, reply.text, reply.markup)

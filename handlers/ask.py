@@ -20,6 +20,8 @@ from handlers.common import (
     CustomContext,
     chosen_language,
     in_background,
+    on_shutdown,
+    question_log,
     send_html,
     strip_mention,
     telegram_language,
@@ -44,9 +46,11 @@ async def ask(update: Update, context: CustomContext) -> None:
     decision = services.kb.ask(question)
     lang = await chosen_language(update, context) or decision.lang
     if decision.kind in UNANSWERED:
-        # A statistic for staff: the citizen's answer does not wait for the write.
-        record = services.store.record_question(question, lang, decision.kind, decision.score)
-        in_background(context.application, record)
+        # A statistic for staff: the citizen's answer does not wait for the write, and a burst
+        # of questions is written in one transaction.
+        log = question_log(context.application)
+        if log.add(question, lang, decision.kind, decision.score):
+            in_background(context.application, log.flush_soon())
     reply = render.decision(services.kb, decision, lang)
     text = reply.text
     if update.edited_message is not None:
@@ -57,6 +61,10 @@ async def ask(update: Update, context: CustomContext) -> None:
     )
 
 
+async def _flush_log(application: Application) -> None:  # type: ignore[type-arg]
+    await question_log(application).flush()
+
+
 async def unknown_command(update: Update, context: CustomContext) -> None:
     """Answers a command no capability knows with a pointer to /help."""
     lang = await chosen_language(update, context) or telegram_language(update)
@@ -64,7 +72,9 @@ async def unknown_command(update: Update, context: CustomContext) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Free text in private chats and text addressed to the bot in groups; unknown commands."""
+    """Free text in private chats and text addressed to the bot in groups; unknown commands.
+    The log of unanswered questions is flushed at shutdown."""
+    on_shutdown(application, _flush_log)
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGES & filters.TEXT & ~filters.COMMAND & ADDRESSED, ask

@@ -30,6 +30,7 @@ from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot, filters
 
+from services.question_log import QuestionLog
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -140,6 +141,17 @@ def in_background(
     task = application.create_task(coroutine)
     pending.add(task)
     task.add_done_callback(pending.discard)
+
+
+def question_log(application: Application[Any, Any, Any, Any, Any, Any]) -> QuestionLog:
+    """The application's log of unanswered questions (made on first use, flushed at shutdown
+    by the ask capability and before /unanswered reads the store)."""
+    services = application_services(application)
+    log = services.extras.get("question_log")
+    if log is None:
+        log = services.extras["question_log"] = QuestionLog(services.store)
+    assert isinstance(log, QuestionLog)
+    return log
 
 
 async def settle(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -151,9 +151,13 @@ class Store(abc.ABC):
     async def set_active(self, user_id: int, active: bool) -> None: ...
 
     # -- questions the bot could not answer ----------------------------------------------
-    @abc.abstractmethod
     async def record_question(self, text: str, language: str, kind: str, score: float) -> None:
         """Record one unanswered question now (no user id is kept)."""
+        await self.record_questions([(text, language, kind, score)])
+
+    @abc.abstractmethod
+    async def record_questions(self, questions: Sequence[tuple[str, str, str, float]]) -> None:
+        """Record unanswered questions (text, language, kind, score) in one transaction."""
 
     @abc.abstractmethod
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredQuestion]:

@@ -339,17 +339,17 @@ class PostgresStore(Store):
         await self._count("UPDATE users SET active = $1 WHERE user_id = $2", active, user_id)
 
     # -- unanswered questions --------------------------------------------------------------
-    async def record_question(self, text: str, language: str, kind: str, score: float) -> None:
-        await self._count(
-            "INSERT INTO unanswered (text, norm, language, kind, score, asked_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            text,
-            normalise_question(text),
-            language,
-            kind,
-            score,
-            utc(),
-        )
+    async def record_questions(self, questions: Sequence[tuple[str, str, str, float]]) -> None:
+        if not questions:
+            return
+        now = utc()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO unanswered (text, norm, language, kind, score, asked_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                [(text, normalise_question(text), language, kind, score, now)
+                 for text, language, kind, score in questions],
+            )
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredQuestion]:
         rows = await self._rows(

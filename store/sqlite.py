@@ -342,12 +342,18 @@ class SQLiteStore(Store):
         await self._execute("UPDATE users SET active = ? WHERE user_id = ?", (int(active), user_id))
 
     # -- unanswered questions --------------------------------------------------------------
-    async def record_question(self, text: str, language: str, kind: str, score: float) -> None:
-        await self._execute(
-            "INSERT INTO unanswered (text, norm, language, kind, score, asked_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (text, normalise_question(text), language, kind, score, to_text(utc())),
-        )
+    async def record_questions(self, questions: Sequence[tuple[str, str, str, float]]) -> None:
+        if not questions:
+            return
+        now = to_text(utc())
+        rows = [(text, normalise_question(text), language, kind, score, now)
+                for text, language, kind, score in questions]
+        async with self._write() as db:
+            await db.executemany(
+                "INSERT INTO unanswered (text, norm, language, kind, score, asked_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredQuestion]:
         rows = await self._rows(

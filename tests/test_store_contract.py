@@ -232,6 +232,18 @@ class TestStoreContract:
         assert [q.text for q in await store.top_unanswered(since, 2)] == ["c", "b"]
         assert await store.top_unanswered(datetime.now(UTC) + timedelta(hours=1), 10) == []
 
+    async def test_record_questions_writes_a_batch(self, store: Store) -> None:
+        """A batch of questions is recorded like the same questions one by one; an empty batch
+        writes nothing."""
+        await store.record_questions([])
+        await store.record_questions(
+            [("a", "zh", "none", 0.0), ("b", "en", "ambiguous", 0.4), ("A", "zh", "none", 0.1)]
+        )
+        since = datetime.now(UTC) - timedelta(hours=1)
+        top = await store.top_unanswered(since, 10)
+        assert [(q.text, q.count) for q in top] == [("a", 2), ("b", 1)]
+        assert (top[1].kind, top[1].language) == ("ambiguous", "en")
+
     # -- key/value -------------------------------------------------------------------------
     async def test_kv_round_trip_overwrite_delete(self, store: Store) -> None:
         """kv_set stores JSON, overwrites, kv_delete removes; missing keys read as None."""
