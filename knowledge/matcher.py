@@ -344,10 +344,15 @@ class Matcher:
         self._max_idf = math.log(1.0 + n)
         self._dates = self._date_patterns()
         self._years = frozenset(
-            _YEAR.findall(" ".join(self._doc_zh.values())) + [str(self.notice.date.year)]
+            [*_YEAR.findall(" ".join(self._doc_zh.values())), str(self.notice.date.year)]
         )
         # Cues are found at every position, overlapping ones too: in 有建议想提 both 有建议 and
         # 建议想提 are ways of asking, and a left-to-right scan would see only the first.
+        # One search tells whether a question asks for any kind of fact at all (most do not).
+        self._any_detail = re.compile(
+            "|".join(f"(?:{ask.pattern})" for ask, _ in self.intents.details.values())
+            or r"(?!x)x"
+        )
         self._cue_scans = {
             name: re.compile(f"(?=({pattern.pattern}))", pattern.flags)
             for name, pattern in self.intents.cues.items()
@@ -573,16 +578,25 @@ class Matcher:
                         weights[i] = 0.0
             return hit
 
-        contact = next((t for t, p in intents.contact.items() if p.search(text)), None)
-        meta = next((t for t, p in intents.meta.items() if p.search(text)), None)
+        # Contact and meta phrases: the first topic that matches, and where they are.
+        found: list[str | None] = [None, None]
+        phrases: list[tuple[int, int]] = []
+        for slot, topics in enumerate((intents.contact, intents.meta)):
+            for topic, pattern in topics.items():
+                spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+                if spans:
+                    found[slot] = found[slot] or topic
+                    phrases += spans
+        contact, meta = found
         greeting = zero(intents.greeting)
         zero(intents.filler)
         for match in self._filler_phrases.finditer(text):
             for i in range(match.start(), match.end()):
                 if is_cjk(text[i]):
                     weights[i] = 1.0
-        for pattern in (*intents.contact.values(), *intents.meta.values()):
-            zero(pattern)
+        for start, end in phrases:
+            for i in range(start, end):
+                weights[i] = 0.0
         for name in out_of_scope:
             for match in re.finditer(re.escape(name), text):
                 for i in range(match.start(), match.end()):
@@ -591,7 +605,9 @@ class Matcher:
                 if not is_cjk(name[0]):
                     weights[match.start()] = 3.0
         # As typed: a homophone fix must not turn 那家 into 哪家.
-        asks = tuple(kind for kind, (ask, _) in intents.details.items() if ask.search(folded))
+        asks = tuple(
+            kind for kind, (ask, _) in intents.details.items() if ask.search(folded)
+        ) if self._any_detail.search(folded) else ()
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
                        every=every, asks=asks)
         self._frame(query)
@@ -602,6 +618,8 @@ class Matcher:
         text = query.text
         frame = 0
         for name, pattern in self._cue_scans.items():
+            if not self.intents.cues[name].search(text):
+                continue  # most cues are absent: one quick search instead of a scan
             mask = 0
             for match in pattern.finditer(text):
                 start, end = match.span(1)
@@ -651,8 +669,10 @@ class Matcher:
             post = self._bigrams.get(bigram)
             if post is None:
                 continue
-            idf = self.idf(post)
             w = (weights[i] + weights[i + 1]) / 2
+            if w <= 0:
+                continue  # filler on both sides (园区, 整改): adds nothing, covers nothing counted
+            idf = self.idf(post)
             for doc, field in post.items():
                 rank[doc] += idf * field * w
                 cover[doc] |= 3 << i
