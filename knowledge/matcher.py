@@ -68,8 +68,8 @@ PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
 # Kinds of fact (intents.yaml `details`) that no meta or contact answer holds: names, prices,
 # opening hours, places, how to apply (the notice's dates and its own address it does give).
 _UNSAID = {
-    "meta": frozenset({"amount", "schedule", "place", "who", "procedure"}),
-    "contact": frozenset({"amount", "who", "procedure"}),
+    "meta": frozenset({"amount", "schedule", "place", "who", "procedure", "law"}),
+    "contact": frozenset({"amount", "who", "procedure", "meaning", "law", "document"}),
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -82,6 +82,8 @@ _STRONG_REACH = re.compile(
     r"举报|检举|投诉|反映|反应|提.{0,2}(意见|建议)|有(点|个)?(意见|建议)|意见箱|监督"
     r"|complain|report|feedback|suggest|whistle|opinion"
 )
+# Reporting something (stronger than "an opinion", which is also a kind of document: 实施意见).
+_REPORTS = re.compile(r"反映|举报|投诉|检举|complain|report")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 
@@ -865,8 +867,8 @@ class Matcher:
             about_channels = kind == "contact" and SECTION_CONTACT in rank and self.coverage(
                 query, cover[SECTION_CONTACT], SECTION_CONTACT
             ) > top_cov
-            if about_channels:
-                strong_item = False
+            if about_channels or (kind == "contact" and _REPORTS.search(query.text)):
+                strong_item = False  # how to report it (我想反映整改走过场 打哪个电话)
             if strong_item and kind == "contact" and topic != "how" and not _STRONG_REACH.search(
                 query.text
             ):
