@@ -232,10 +232,35 @@ def ambiguous(kb: KnowledgeBase, items: tuple[int, ...], lang: Lang) -> Reply:
     return Reply(t(lang, "ambiguous"), Keyboard(rows))
 
 
-def nothing(kb: KnowledgeBase, question: str, lang: Lang) -> Reply:
-    """The honest 'the notice does not cover this', the channels and one hint."""
-    body = _nothing(kb, lang)
+def nothing(kb: KnowledgeBase, question: str, lang: Lang, about: int | None = None) -> Reply:
+    """The honest 'the notice does not cover this', the channels and one hint; with `about`,
+    the item whose subject the question is on (the notice says something, not what was asked)."""
+    if about is not None and about in kb.notice.items:
+        body = _not_said(kb, about, lang)
+    else:
+        body = _nothing(kb, lang)
     return Reply(f"{quote(question, lang)}\n\n{body.text}", body.markup)
+
+
+@_memo
+def _not_said(kb: KnowledgeBase, n: int, lang: Lang) -> Reply:
+    text = t(
+        lang,
+        "not_said",
+        n=n,
+        title=esc(item_title(kb, n, lang)),
+        channels=channels(kb, lang),
+    )
+    keyboard = Keyboard(
+        [
+            [_button(t(lang, "btn_see_item", n=n), f"item:{n}")],
+            [
+                _button(t(lang, "btn_feedback"), "fb:new"),
+                _button(t(lang, "btn_browse"), "browse:open"),
+            ],
+        ]
+    )
+    return Reply(text, keyboard)
 
 
 @_memo
@@ -267,7 +292,7 @@ def decision(kb: KnowledgeBase, d: Decision, lang: Lang) -> Reply:
         return contact(kb, lang)
     if d.kind == "meta":
         return meta(kb, d.topic or "overview", lang)
-    return nothing(kb, d.question, lang)
+    return nothing(kb, d.question, lang, d.about)
 
 
 # -- meta: facts about the notice itself -----------------------------------------------------

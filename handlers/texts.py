@@ -61,6 +61,12 @@ ZH: dict[str, str] = {
         "如需向有关部门反映，可以使用通报公布的渠道：\n{channels}\n\n"
         "{hint}"
     ),
+    "not_said": (
+        "通报谈到了<b>第{n}项 · {title}</b>，但没有说到您问的这一点（例如具体日期、金额、"
+        "名称或办理方式），我不想猜测。\n\n"
+        "可以看看该项的原文，或通过通报公布的渠道询问：\n{channels}"
+    ),
+    "btn_see_item": "查看第{n}项",
     "hints": (
         "试试问：<i>污水处理</i>、<i>电力设施</i>、<i>招标</i>，"
         "或发送 /browse 浏览全部 {count} 项。"
@@ -174,6 +180,13 @@ EN: dict[str, str] = {
         "To raise it with the office, use the channels published in the notice:\n{channels}\n\n"
         "{hint}"
     ),
+    "not_said": (
+        "The notice speaks of <b>item {n} · {title}</b>, but not of what you asked (such as "
+        "a date, an amount, a name or a procedure), and I would rather not guess.\n\n"
+        "See the item's own words, or ask through the channels published in the notice:\n"
+        "{channels}"
+    ),
+    "btn_see_item": "See item {n}",
     "hints": (
         "Try asking about <i>wastewater</i>, <i>power lines</i>, <i>tendering</i>, "
         "or send /browse to see all {count} items."

@@ -99,6 +99,9 @@ class Decision:
     lang: str  # 'zh' | 'en'
     topic: str | None = None
     area: int | None = None  # for meta questions about one area (how many problems in it)
+    # For `none`: the item the question is about, when the notice says something on its
+    # subject but not what was asked (a date, a price, a name): shown as "see also".
+    about: int | None = None
 
 
 @dataclass(slots=True)
@@ -925,7 +928,8 @@ class Matcher:
             return none(top_cov * 0.5 if top is not None else 0.0)
         assert top is not None
         if not self._says(query, top):
-            return none(0.3)  # asks for a figure, a time, a name the notice does not give
+            # Asks for a figure, a date, a name the notice does not give about this item.
+            return Decision(question, "none", (), 0.3, lang, None, None, top)
         if not query.greeting:
             # A part of the notice that is not an item (the leadership's 台账, the plans) and
             # explains the question just as well as the best item: the question is about it.

@@ -73,6 +73,17 @@ class TestOtherDecisions:
         assert "028-38183651" in call.text
         assert "/browse" in call.text
 
+    async def test_a_detail_the_notice_does_not_give_points_to_its_item(self, bot):
+        """Asked for a figure the notice does not give about an item, the bot says so, points
+        to that item with a button, and gives the channels; it does not show the card."""
+        call = await bot.reply_to("污水处理厂三期总投资多少")
+        assert "第12项" in call.text and "没有说到" in call.text
+        assert "028-38183651" in call.text
+        assert "园区污水处理厂三期项目已开工建设" not in call.text
+        assert call.callback_data[0] == "item:12"
+        english = await bot.reply_to("How much did the sewage plant expansion cost?", from_user=EN)
+        assert "item 12" in english.text and "not of what you asked" in english.text
+
     async def test_none_in_english(self, bot):
         """An unrelated English question gets the English 'not covered' answer."""
         call = await bot.reply_to("Who won the football match yesterday?", from_user=EN)
