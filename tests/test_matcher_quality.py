@@ -19,6 +19,8 @@ DEVSET = Path(__file__).resolve().parent / "data" / "devset.yaml"
 DEVSET2 = Path(__file__).resolve().parent / "data" / "devset2.yaml"
 DEVSET3 = Path(__file__).resolve().parent / "data" / "devset3.yaml"
 DEVSET4 = Path(__file__).resolve().parent / "data" / "devset4.yaml"
+DEVSET5 = Path(__file__).resolve().parent / "data" / "devset5.yaml"
+DEVSET6 = Path(__file__).resolve().parent / "data" / "devset6.yaml"
 
 # Floors: the figures the matcher reaches on the hard sets, rounded down a little. They only
 # go up — raise them when the matcher improves, never lower them to make a change pass.
@@ -34,16 +36,26 @@ DEVSET2_FLOORS = {
 DEVSET2_ITEM_OVERALL = 0.96  # item questions of every language together
 DEVSET2_MAX_WRONG_ITEM = 0.01  # wrong `item` answers, as a share of all questions
 # devset4 (near-misses and paraphrases sharing as few words with the notice as the writer could)
-# reached: item zh 70.0%, en 71.4%, hant/mixed 95.2%, out of scope 94.5%, contact + meta 84.6%,
-# wrong item 1.8%.
+# reached: item zh 70.0%, en 71.4%, hant/mixed 95.2%, out of scope 98.4%, contact + meta 84.6%,
+# wrong item 1.5%.
 DEVSET4_FLOORS = {
     "item zh": 0.68,
     "item en": 0.68,
     "item hant/mixed": 0.90,
-    "out of scope → none": 0.93,
+    "out of scope → none": 0.96,
     "contact + meta": 0.80,
 }
-DEVSET4_MAX_WRONG_ITEM = 0.025
+DEVSET4_MAX_WRONG_ITEM = 0.02
+# devset6 (two or three near-misses written for every item) reached: item zh 96.6%, en 100%,
+# hant/mixed 100%, out of scope 96.4%, contact + meta 100%, wrong item 1.7%.
+DEVSET6_FLOORS = {
+    "item zh": 0.94,
+    "item en": 0.88,
+    "item hant/mixed": 0.80,
+    "out of scope → none": 0.94,
+    "contact + meta": 0.94,
+}
+DEVSET6_MAX_WRONG_ITEM = 0.025
 ITEM_CATEGORIES = ("item zh", "item en", "item hant/mixed")
 
 
@@ -73,14 +85,19 @@ def report2(kb: KnowledgeBase) -> Report:
     return _report(DEVSET2, kb)
 
 
-@pytest.fixture(params=[DEVSET, DEVSET3], ids=["devset", "devset3"])
+@pytest.fixture(params=[DEVSET, DEVSET3, DEVSET5], ids=["devset", "devset3", "devset5"])
 def report_full(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Report:
     return _report(request.param, kb)
 
 
-@pytest.fixture
-def report4(kb: KnowledgeBase) -> Report:
-    return _report(DEVSET4, kb)
+@pytest.fixture(params=[(DEVSET4, DEVSET4_FLOORS, DEVSET4_MAX_WRONG_ITEM),
+                        (DEVSET6, DEVSET6_FLOORS, DEVSET6_MAX_WRONG_ITEM)],
+                ids=["devset4", "devset6"])
+def hard(
+    request: pytest.FixtureRequest, kb: KnowledgeBase
+) -> tuple[Report, dict[str, float], float]:
+    path, floors, max_wrong = request.param
+    return _report(path, kb), floors, max_wrong
 
 
 def _explain(report: Report) -> str:
@@ -96,7 +113,7 @@ class TestDevsetThresholds:
 
     @pytest.mark.parametrize("category", sorted(THRESHOLDS))
     def test_category_threshold(self, report_full: Report, category: str) -> None:
-        """Each category reaches issue 2's share of right answers on devset and devset3."""
+        """Each category reaches issue 2's share of right answers on devset, devset3, devset5."""
         assert report_full.count[category] > 0
         assert report_full.rate(category) >= THRESHOLDS[category], _explain(report_full)
 
@@ -130,19 +147,24 @@ class TestDevset2Floors:
         assert report2.wrong_item <= DEVSET2_MAX_WRONG_ITEM * report2.total, _explain(report2)
 
 
-class TestDevset4Floors:
-    """devset4 is the hardest set: near-misses of many kinds and paraphrases that avoid the
-    notice's words. It holds regression floors (they only go up)."""
+class TestHardSetFloors:
+    """devset4 and devset6 are the hardest sets: near-misses of many kinds (devset6: for every
+    item) and paraphrases that avoid the notice's words. They hold regression floors (the floors
+    only go up)."""
 
     @pytest.mark.parametrize("category", sorted(DEVSET4_FLOORS))
-    def test_category_floor(self, report4: Report, category: str) -> None:
-        """Each category stays at or above its devset4 floor."""
-        assert report4.count[category] > 0
-        assert report4.rate(category) >= DEVSET4_FLOORS[category], _explain(report4)
+    def test_category_floor(
+        self, hard: tuple[Report, dict[str, float], float], category: str
+    ) -> None:
+        """Each category stays at or above its floor."""
+        report, floors, _ = hard
+        assert report.count[category] > 0
+        assert report.rate(category) >= floors[category], _explain(report)
 
-    def test_wrong_items_stay_rare(self, report4: Report) -> None:
-        """Wrong item answers stay at or below the floor's share of devset4."""
-        assert report4.wrong_item <= DEVSET4_MAX_WRONG_ITEM * report4.total, _explain(report4)
+    def test_wrong_items_stay_rare(self, hard: tuple[Report, dict[str, float], float]) -> None:
+        """Wrong item answers stay at or below the set's limit."""
+        report, _, max_wrong = hard
+        assert report.wrong_item <= max_wrong * report.total, _explain(report)
 
 
 class TestGuards:
