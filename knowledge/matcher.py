@@ -68,7 +68,7 @@ PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
 # Kinds of fact (intents.yaml `details`) that no meta or contact answer holds: names, prices,
 # opening hours, places, how to apply (the notice's dates and its own address it does give).
 _UNSAID = {
-    "meta": frozenset({"amount", "schedule", "place", "who", "procedure", "law"}),
+    "meta": frozenset({"amount", "schedule", "place", "who", "procedure", "law", "number"}),
     "contact": frozenset({"amount", "who", "procedure", "meaning", "law", "document"}),
 }
 
