@@ -356,6 +356,8 @@ class Matcher:
         english.update(self.intents.stopwords_en)
         self._english = {w: w for w in english if len(w) >= 4 and w.isalpha()}
         self._english_keys = {word_key(w) for w in english}
+        # Stopwords by stem too: 'handle' listed makes 'handling' one.
+        self._stop_keys = frozenset(word_key(w) for w in self.intents.stopwords_en)
 
         n = self.n_docs
         self._idf_cache: dict[int, float] = {}
@@ -596,7 +598,7 @@ class Matcher:
                 continue
             key = word_key(self._spell(raw))
             every.append((match.start(), key))
-            if key in intents.stopwords_en:
+            if key in intents.stopwords_en or key in self._stop_keys:
                 continue
             words.append((match.start(), key))
             # A word the notice's English never uses (heard, drowning, pls) is more often a
@@ -940,8 +942,8 @@ class Matcher:
                 if cued[0] != "item":
                     return Decision(question, cued[0], (), round(cued[3], 3), lang, cued[1],
                                     cued[2])
-        if not has_content:
-            return none()
+        if not has_content or (query.greeting and query.content < 2.0):
+            return none()  # 您好 请问有人在吗: a greeting with a stray character left
         if not item_ok:
             # A question about a non-item part of the notice (its leadership section, plans).
             section = max(
@@ -963,6 +965,18 @@ class Matcher:
                 return Decision(question, "item", (top,), round(confidence, 3), lang, None)
             return none(top_cov * 0.5 if top is not None else 0.0)
         assert top is not None
+        if not self._says(query, top):
+            # A runner-up nearly as strong that does hold the asked-for fact answers instead
+            # (多少项制度: the item that counts its 43 rules, not the one that only has rules).
+            for doc in items[1:4]:
+                if rank[doc] < RUNNER_UP * top_rank:
+                    break
+                cov = self.coverage(query, cover[doc], doc)
+                if cov >= LEAD_COVERAGE and self._says(query, doc):
+                    top, top_rank, top_cov = doc, rank[doc], cov
+                    items.remove(doc)
+                    items.insert(0, doc)
+                    break
         if not self._says(query, top):
             # Asks for a figure, a date, a name the notice does not give about this item.
             return Decision(question, "none", (), 0.3, lang, None, None, top)
