@@ -76,6 +76,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 # After a bare 'how many': anything but particles names what is counted.
 _COUNTED_CJK = re.compile(r"[^\s的了吗呢啊呀吧么嘛哦啦个]")
 _NEVER = r"(?!x)x"
+# Cues that name what a question is about (problems, the whole rectification, what is left)
+# rather than how it asks; an item's title may consist of them (部分问题整改不到位).
+_SUBJECT_CUES = frozenset({"counted", "whole", "unfinished", "achievement"})
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]")
 _ESCAPE = re.compile(r"\\.")
@@ -933,7 +936,16 @@ class Matcher:
                                                           0.6 + 0.3 * global_cov, 3), lang, topic,
                                 area)
         # The question's own title-like match with an item outweighs any cue.
-        titled = item_ok and top_cov >= 0.85 and top_rank >= 2 * MIN_RANK and query.area is None
+        asking = 0  # positions of the cues that are ways of asking, not what a title says
+        for name, mask in query.cues.items():
+            if name not in _SUBJECT_CUES:
+                asking |= mask
+        titled = (
+            item_ok and top_cov >= 0.85 and top_rank >= 2 * MIN_RANK and query.area is None
+            # ... unless what it explains is only how the question asks (为什么要公开: 公开 is
+            # a cue, not item 44's 公开考试)
+            and sum(w for i, w in enumerate(query.weights) if not asking >> i & 1) >= 1.5
+        )
         if intent is None and not query.greeting and not titled:
             cued = self._cued(query, top, rank, cover, all_cover)
             if cued is not None:
@@ -965,6 +977,17 @@ class Matcher:
                 return Decision(question, "item", (top,), round(confidence, 3), lang, None)
             return none(top_cov * 0.5 if top is not None else 0.0)
         assert top is not None
+        if not query.greeting:
+            # A part of the notice that is not an item (the leadership's 台账, the plans) and
+            # explains the question just as well as the best item: the question is about it.
+            for section in SECTION_TOPICS:
+                if (
+                    rank.get(section, 0.0) >= top_rank
+                    and self.coverage(query, cover[section], section) >= top_cov
+                ):
+                    kind, topic = SECTION_TOPICS[section]
+                    return Decision(question, kind, (), round(0.5 + 0.4 * top_cov, 3), lang,
+                                    topic)
         if not self._says(query, top):
             # A runner-up nearly as strong that does hold the asked-for fact answers instead
             # (多少项制度: the item that counts its 43 rules, not the one that only has rules).
@@ -980,17 +1003,6 @@ class Matcher:
         if not self._says(query, top):
             # Asks for a figure, a date, a name the notice does not give about this item.
             return Decision(question, "none", (), 0.3, lang, None, None, top)
-        if not query.greeting:
-            # A part of the notice that is not an item (the leadership's 台账, the plans) and
-            # explains the question just as well as the best item: the question is about it.
-            for section in SECTION_TOPICS:
-                if (
-                    rank.get(section, 0.0) >= top_rank
-                    and self.coverage(query, cover[section], section) >= top_cov
-                ):
-                    kind, topic = SECTION_TOPICS[section]
-                    return Decision(question, kind, (), round(0.5 + 0.4 * top_cov, 3), lang,
-                                    topic)
         close = [top]
         for doc in items[1:4]:
             if (

@@ -25,6 +25,9 @@ MAX_INPUT = 1000
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.'’&-][a-z0-9]+)*")
 _LATIN_WORD = re.compile(r"[a-z]+")
+_SCRIPT_EDGE = re.compile(
+    r"(?<=[a-z])(?=[\u3400-\u4dbf\u4e00-\u9fff])|(?<=[\u3400-\u4dbf\u4e00-\u9fff])(?=[a-z])"
+)
 
 
 def is_cjk(char: str) -> bool:
@@ -52,9 +55,11 @@ _NOT_WORD = re.compile(r"[\W_]+")  # anything but letters and digits (of any scr
 
 
 def fold(text: str) -> str:
-    """NFKC (full → half width), lower case, simplified script; symbols become single spaces."""
+    """NFKC (full → half width), lower case, simplified script; symbols become single spaces,
+    and a space separates Latin letters from Chinese (next step有啥计划 → next step 有啥计划), so
+    English words keep their word boundaries in mixed text."""
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT]).lower()
-    text = to_simplified(text)
+    text = _SCRIPT_EDGE.sub(" ", to_simplified(text))
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
