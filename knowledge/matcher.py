@@ -33,6 +33,7 @@ from knowledge.normalize import (
     fuzzy_syllable,
     is_cjk,
     pinyin_of,
+    plain,
     word_key,
 )
 
@@ -170,7 +171,7 @@ class Matcher:
         self._units: list[dict[int, float]] = []  # unit id → doc → field weight
         self._doc_zh: dict[int, str] = {}  # all Chinese text of a doc, folded (for OOS checks)
         # The notice's own words for each item, folded: where an asked-for fact must be.
-        self._doc_facts = {n: fold(item.text) for n, item in notice.items.items()}
+        self._doc_facts = {n: plain(item.text) for n, item in notice.items.items()}
         self._doc_en: dict[int, set[str]] = {}
         self._doc_chars: dict[int, frozenset[str]] = {}
         self._build()
@@ -1010,11 +1011,15 @@ class Matcher:
                 and self.coverage(query, cover[doc], doc) >= top_cov - 0.15
             ):
                 close.append(doc)
+        if len(close) > 1 and query.asks:
+            # Of close candidates, only those that hold the asked-for fact (哪两个: the item
+            # that names the two industries).
+            close = [doc for doc in close if self._says(query, doc)] or close
         confidence = self._confidence(top_cov, top_rank, rank[items[1]] if len(items) > 1 else 0.0)
         if len(close) > 1:
             return Decision(question, "ambiguous", tuple(close[:3]), round(confidence * 0.8, 3),
                             lang, None)
-        return Decision(question, "item", (top,), round(confidence, 3), lang, None)
+        return Decision(question, "item", (close[0],), round(confidence, 3), lang, None)
 
     def _says(self, query: _Query, doc: int) -> bool:
         """Whether the item's text holds every kind of fact the question asks for."""

@@ -63,6 +63,12 @@ def fold(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
+def plain(text: str) -> str:
+    """Like `fold` but keeping punctuation (an enumeration's 、, a date's 年): full → half
+    width, lower case, simplified script."""
+    return to_simplified(unicodedata.normalize("NFKC", text).lower())
+
+
 def tokens(folded: str) -> list[str]:
     """Chinese runs and Latin/digit words of folded text, in order."""
     return _TOKEN.findall(folded)
