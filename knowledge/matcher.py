@@ -77,6 +77,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 # After a bare 'how many': anything but particles names what is counted.
 _COUNTED_CJK = re.compile(r"[^\s的了吗呢啊呀吧么嘛哦啦个]")
 _NEVER = r"(?!x)x"
+UNSURE = frozenset({"none", "ambiguous"})
 # Cues that name what a question is about (problems, the whole rectification, what is left)
 # rather than how it asks; an item's title may consist of them (部分问题整改不到位).
 _SUBJECT_CUES = frozenset({"counted", "whole", "unfinished", "achievement"})
@@ -143,6 +144,7 @@ class _Query:
     # research and development); a stopword still weighs nothing.
     every: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     asks: tuple[str, ...] = ()  # kinds of fact asked for (intents.yaml `details`)
+    corrected: bool = False  # a homophone typo was corrected
 
 
 def _postings() -> defaultdict[object, dict[int, float]]:
@@ -568,8 +570,8 @@ class Matcher:
         )
         return str(found[2]) if found is not None else word
 
-    def prepare(self, question: str) -> _Query:
-        """Fold, correct and weigh a question; find its intents."""
+    def prepare(self, question: str, correct: bool = True) -> _Query:
+        """Fold, correct (unless told not to) and weigh a question; find its intents."""
         folded = fold(question[:MAX_INPUT])
         cjk, latin = _CJK_CHAR.search(folded), _LATIN.search(folded)
         scripted = self._scripts["all" if bool(cjk) == bool(latin) else "zh" if cjk else "en"]
@@ -579,7 +581,7 @@ class Matcher:
         for match in intents.filler.finditer(folded):
             for i in range(match.start(), match.end()):
                 filler[i] = True
-        text = self._correct(folded, filler)
+        text = self._correct(folded, filler) if correct else folded
         # A term counts only where it stands on its own, not inside a longer notice word.
         out_of_scope = [
             folded[a:b] for a, b in oos_spans
@@ -656,7 +658,7 @@ class Matcher:
             kind for kind, (ask, _) in intents.details.items() if ask.search(folded)
         ) if scripted.any_detail.search(folded) else ()
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
-                       every=every, asks=asks)
+                       every=every, asks=asks, corrected=text != folded)
         self._frame(query, scripted)
         return query
 
@@ -844,6 +846,13 @@ class Matcher:
         """Answer one question (never raises on any text)."""
         query = self.prepare(question)
         decision = self._decide(question, query)
+        if decision.kind in UNSURE and query.corrected:
+            # A homophone "fix" is a guess (补齐 is not a typo of 不起): when the corrected
+            # question finds no answer, the question as typed may.
+            typed = self.prepare(question, correct=False)
+            plain_decision = self._decide(question, typed)
+            if plain_decision.kind not in UNSURE:
+                query, decision = typed, plain_decision
         unsaid = _UNSAID.get(decision.kind, ())
         if any(kind in unsaid for kind in query.asks):
             # 追责的干部都有谁, 去哪报名: the notice's facts and channels do not say.
