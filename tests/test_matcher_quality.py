@@ -21,6 +21,9 @@ DEVSET3 = Path(__file__).resolve().parent / "data" / "devset3.yaml"
 DEVSET4 = Path(__file__).resolve().parent / "data" / "devset4.yaml"
 DEVSET5 = Path(__file__).resolve().parent / "data" / "devset5.yaml"
 DEVSET6 = Path(__file__).resolve().parent / "data" / "devset6.yaml"
+DEVSET7 = Path(__file__).resolve().parent / "data" / "devset7.yaml"
+DEVSET8 = Path(__file__).resolve().parent / "data" / "devset8.yaml"
+DEVSET9 = Path(__file__).resolve().parent / "data" / "devset9.yaml"
 
 # Floors: the figures the matcher reaches on the hard sets, rounded down a little. They only
 # go up — raise them when the matcher improves, never lower them to make a change pass.
@@ -36,14 +39,14 @@ DEVSET2_FLOORS = {
 DEVSET2_ITEM_OVERALL = 0.96  # item questions of every language together
 DEVSET2_MAX_WRONG_ITEM = 0.01  # wrong `item` answers, as a share of all questions
 # devset4 (near-misses and paraphrases sharing as few words with the notice as the writer could)
-# reached: item zh 70.0%, en 71.4%, hant/mixed 95.2%, out of scope 98.4%, contact + meta 84.6%,
+# reached: item zh 78.6%, en 78.6%, hant/mixed 95.2%, out of scope 98.4%, contact + meta 88.5%,
 # wrong item 1.5%.
 DEVSET4_FLOORS = {
-    "item zh": 0.68,
-    "item en": 0.68,
+    "item zh": 0.76,
+    "item en": 0.75,
     "item hant/mixed": 0.90,
     "out of scope → none": 0.96,
-    "contact + meta": 0.80,
+    "contact + meta": 0.85,
 }
 DEVSET4_MAX_WRONG_ITEM = 0.02
 # devset6 (two or three near-misses written for every item) reached: item zh 96.6%, en 100%,
@@ -56,6 +59,10 @@ DEVSET6_FLOORS = {
     "contact + meta": 0.94,
 }
 DEVSET6_MAX_WRONG_ITEM = 0.025
+# devset9 (231 Chinese item questions, four or five for every item) reached: item zh 92.4%,
+# traditional/mixed 97.9%, wrong item 0%.
+DEVSET9_FLOORS = {"item zh": 0.90, "item hant/mixed": 0.95}
+DEVSET9_MAX_WRONG_ITEM = 0.005
 ITEM_CATEGORIES = ("item zh", "item en", "item hant/mixed")
 
 
@@ -85,14 +92,16 @@ def report2(kb: KnowledgeBase) -> Report:
     return _report(DEVSET2, kb)
 
 
-@pytest.fixture(params=[DEVSET, DEVSET3, DEVSET5], ids=["devset", "devset3", "devset5"])
+@pytest.fixture(params=[DEVSET, DEVSET3, DEVSET5, DEVSET7, DEVSET8],
+                ids=["devset", "devset3", "devset5", "devset7", "devset8"])
 def report_full(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Report:
     return _report(request.param, kb)
 
 
 @pytest.fixture(params=[(DEVSET4, DEVSET4_FLOORS, DEVSET4_MAX_WRONG_ITEM),
-                        (DEVSET6, DEVSET6_FLOORS, DEVSET6_MAX_WRONG_ITEM)],
-                ids=["devset4", "devset6"])
+                        (DEVSET6, DEVSET6_FLOORS, DEVSET6_MAX_WRONG_ITEM),
+                        (DEVSET9, DEVSET9_FLOORS, DEVSET9_MAX_WRONG_ITEM)],
+                ids=["devset4", "devset6", "devset9"])
 def hard(
     request: pytest.FixtureRequest, kb: KnowledgeBase
 ) -> tuple[Report, dict[str, float], float]:
@@ -113,7 +122,8 @@ class TestDevsetThresholds:
 
     @pytest.mark.parametrize("category", sorted(THRESHOLDS))
     def test_category_threshold(self, report_full: Report, category: str) -> None:
-        """Each category reaches issue 2's share of right answers on devset, devset3, devset5."""
+        """Each category reaches issue 2's share of right answers on devset, devset3, devset5,
+        devset7 and devset8."""
         assert report_full.count[category] > 0
         assert report_full.rate(category) >= THRESHOLDS[category], _explain(report_full)
 
@@ -148,16 +158,18 @@ class TestDevset2Floors:
 
 
 class TestHardSetFloors:
-    """devset4 and devset6 are the hardest sets: near-misses of many kinds (devset6: for every
-    item) and paraphrases that avoid the notice's words. They hold regression floors (the floors
-    only go up)."""
+    """devset4, devset6 and devset9 are the hardest sets: near-misses of many kinds (devset6: for
+    every item), paraphrases that avoid the notice's words, colloquial Chinese for every item
+    (devset9). They hold regression floors (the floors only go up)."""
 
     @pytest.mark.parametrize("category", sorted(DEVSET4_FLOORS))
     def test_category_floor(
         self, hard: tuple[Report, dict[str, float], float], category: str
     ) -> None:
-        """Each category stays at or above its floor."""
+        """Each category the set has a floor for stays at or above it."""
         report, floors, _ = hard
+        if category not in floors:
+            pytest.skip(f"no {category} questions in this set")
         assert report.count[category] > 0
         assert report.rate(category) >= floors[category], _explain(report)
 
