@@ -256,9 +256,17 @@ class Matcher:
                         lower.add(word_key(word))
         self._bigrams = dict(bigrams)  # type: ignore[arg-type]
         self._words = dict(words)  # type: ignore[arg-type]
+        # How many items' own English (title and summary, not the aliases) use a word: a word
+        # most of them use says little about which item is meant.
+        usage: defaultdict[str, int] = defaultdict(int)
+        for number in self.item_numbers:
+            extra = self.enrichment.items.get(number)
+            if extra is not None:
+                text = fold(f"{extra.en_title} {extra.en_summary}")
+                for key in {word_key(w) for w in _WORD.findall(text)}:
+                    usage[key] += 1
         self._specific_words = frozenset(
-            key for key, post in self._words.items()
-            if sum(1 for doc in post if doc < SECTION_INSPECTION) <= GENERIC_SHARE * self.n_docs
+            key for key in self._words if usage[key] <= GENERIC_SHARE * self.n_docs
         )
         self._word_pairs = dict(pairs)  # type: ignore[arg-type]
         self._names = {
