@@ -39,11 +39,11 @@ DEVSET2_FLOORS = {
 DEVSET2_ITEM_OVERALL = 0.96  # item questions of every language together
 DEVSET2_MAX_WRONG_ITEM = 0.01  # wrong `item` answers, as a share of all questions
 # devset4 (near-misses and paraphrases sharing as few words with the notice as the writer could)
-# reached: item zh 78.6%, en 78.6%, hant/mixed 95.2%, out of scope 98.4%, contact + meta 88.5%,
-# wrong item 1.5%.
+# reached: item zh 84.3%, en 82.1%, hant/mixed 95.2%, out of scope 98.4%, contact + meta 88.5%,
+# wrong item 1.1%.
 DEVSET4_FLOORS = {
-    "item zh": 0.76,
-    "item en": 0.75,
+    "item zh": 0.82,
+    "item en": 0.80,
     "item hant/mixed": 0.90,
     "out of scope → none": 0.96,
     "contact + meta": 0.85,
@@ -59,9 +59,9 @@ DEVSET6_FLOORS = {
     "contact + meta": 0.94,
 }
 DEVSET6_MAX_WRONG_ITEM = 0.025
-# devset9 (231 Chinese item questions, four or five for every item) reached: item zh 92.4%,
+# devset9 (231 Chinese item questions, four or five for every item) reached: item zh 96.7%,
 # traditional/mixed 97.9%, wrong item 0%.
-DEVSET9_FLOORS = {"item zh": 0.90, "item hant/mixed": 0.95}
+DEVSET9_FLOORS = {"item zh": 0.95, "item hant/mixed": 0.95}
 DEVSET9_MAX_WRONG_ITEM = 0.005
 ITEM_CATEGORIES = ("item zh", "item en", "item hant/mixed")
 
