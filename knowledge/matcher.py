@@ -879,9 +879,10 @@ class Matcher:
         if top is not None and top_cov < MIN_COVERAGE:
             # The runner-up may explain the question where the leader only shares its rarest
             # words (leading industries: item 7 names them more often, item 6 answers "which
-            # two"). Take the one that explains the most, if it is nearly as strong.
+            # two"). Take the one that explains the most, if it is nearly as strong, or strong
+            # in its own right (懂化工的干部: item 44, though 化工园区 makes item 14 lead).
             for doc in items[1:4]:
-                if rank[doc] < RUNNER_UP * top_rank:
+                if rank[doc] < RUNNER_UP * top_rank and rank[doc] < 2 * LEAD_RANK:
                     break
                 cov = self.coverage(query, cover[doc], doc)
                 if cov >= MIN_COVERAGE and cov > top_cov and not any(
