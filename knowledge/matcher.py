@@ -368,7 +368,8 @@ class Matcher:
             for member in group:
                 english.update(_WORD.findall(fold(member)))
         english.update(self.intents.stopwords_en)
-        self._english = {w: w for w in english if len(w) >= 4 and w.isalpha()}
+        # Sorted: among equally close words the spelling fix must not depend on hash order.
+        self._english = {w: w for w in sorted(english) if len(w) >= 4 and w.isalpha()}
         self._english_keys = {word_key(w) for w in english}
         # Stopwords by stem too: 'handle' listed makes 'handling' one.
         self._stop_keys = frozenset(word_key(w) for w in self.intents.stopwords_en)

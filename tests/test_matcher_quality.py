@@ -342,3 +342,26 @@ class TestOtherViews:
         assert kb.notice.item_count == 51
         assert 52 not in kb.enrichment.items
         assert all(n != 52 for n in kb.search("意识形态"))
+
+
+class TestDeterminism:
+    def test_same_answers_whatever_the_hash_seed(self) -> None:
+        """Every process answers alike: no decision depends on set or dict order, which
+        Python varies between processes (PYTHONHASHSEED)."""
+        import os
+        import subprocess
+        import sys
+
+        sets = (DEVSET, DEVSET2, DEVSET3, DEVSET4, DEVSET5, DEVSET6, DEVSET7, DEVSET8, DEVSET9)
+        questions = [e["q"] for path in sets if path.exists() for e in load(path)]
+        stdin = "\n".join(q.replace("\n", " ") for q in questions) + "\n"
+        outputs = []
+        for seed in ("1", "2"):
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            done = subprocess.run(
+                [sys.executable, "-m", "knowledge", "ask", "--json"], input=stdin, env=env,
+                capture_output=True, text=True, timeout=120, check=True,
+            )
+            outputs.append(done.stdout.splitlines())
+        assert len(outputs[0]) == len(questions)
+        assert outputs[0] == outputs[1]
