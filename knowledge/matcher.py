@@ -10,7 +10,16 @@ synonym phrases, English word stems) or not. Two numbers per item come out of th
 
 An item is answered only when it explains nearly all of the question: a question that shares
 words with an item but also names something the notice does not (成都污水处理厂, 眉山中学招生)
-is `none`, because a confident wrong answer is worse than "not in this notice".
+is `none`, because a confident wrong answer is worse than "not in this notice". Three general
+rules refine that (their words are data in intents.yaml):
+
+* a question asking for a kind of fact (`details`: an amount, a date, a name, a place, a
+  procedure...) gets an item only if the item's own words hold such a fact; otherwise `none`
+  with `about` set to the item, so the reply can point to it;
+* a long question in a resident's own words (`_leads`) may be answered by the one item whose
+  distinctive subject it names, far ahead of the others, although it explains only a third;
+* a homophone correction is a guess: when the corrected question finds no answer, the question
+  as typed is tried.
 """
 
 from __future__ import annotations
