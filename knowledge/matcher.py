@@ -36,6 +36,7 @@ from typing import Any
 from knowledge.enrich import Enrichment, Intents, _alternatives
 from knowledge.model import Notice
 from knowledge.normalize import (
+    CJK_CHAR,
     MAX_INPUT,
     detect_lang,
     fold,
@@ -90,7 +91,6 @@ UNSURE = frozenset({"none", "ambiguous"})
 # Cues that name what a question is about (problems, the whole rectification, what is left)
 # rather than how it asks; an item's title may consist of them (部分问题整改不到位).
 _SUBJECT_CUES = frozenset({"counted", "whole", "unfinished", "achievement"})
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]")
 _ESCAPE = re.compile(r"\\.")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -591,7 +591,7 @@ class Matcher:
     def prepare(self, question: str, correct: bool = True) -> _Query:
         """Fold, correct (unless told not to) and weigh a question; find its intents."""
         folded = fold(question[:MAX_INPUT])
-        cjk, latin = _CJK_CHAR.search(folded), _LATIN.search(folded)
+        cjk, latin = CJK_CHAR.search(folded), _LATIN.search(folded)
         scripted = self._scripts["all" if bool(cjk) == bool(latin) else "zh" if cjk else "en"]
         intents = scripted.intents
         oos_spans = [(m.start(), m.end()) for m in intents.out_of_scope.finditer(folded)]
@@ -1281,7 +1281,7 @@ def _only(pattern: re.Pattern[str], script: str) -> re.Pattern[str]:
     CJK characters."""
     kept = []
     for alternative in _flat_alternatives(pattern.pattern):
-        has_cjk = _CJK_CHAR.search(alternative) is not None
+        has_cjk = CJK_CHAR.search(alternative) is not None
         letters = _LATIN.search(_ESCAPE.sub("", alternative).lower()) is not None
         if (script == "zh" and (has_cjk or not letters)) or (script == "en" and not has_cjk):
             kept.append(alternative)

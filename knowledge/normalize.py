@@ -22,7 +22,7 @@ PINYIN_TABLE = Path(__file__).resolve().parent / "data" / "pinyin.tsv"
 # Longer input is cut: no real question is longer, and time must stay bounded.
 MAX_INPUT = 1000
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # one CJK ideograph
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.'’&-][a-z0-9]+)*")
 _LATIN_WORD = re.compile(r"[a-z]+")
 _SCRIPT_EDGE = re.compile(
@@ -31,7 +31,7 @@ _SCRIPT_EDGE = re.compile(
 
 
 def is_cjk(char: str) -> bool:
-    """True for a CJK ideograph (one character; the same ranges as _CJK, compared directly
+    """True for a CJK ideograph (one character; the same ranges as CJK_CHAR, compared directly
     because the matcher asks for every character of every question)."""
     return ("\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
             or "\uf900" <= char <= "\ufaff")
@@ -46,7 +46,7 @@ def _converter() -> Any:
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (text without CJK is returned as is)."""
-    if not _CJK.search(text):
+    if not CJK_CHAR.search(text):
         return text
     return str(_converter().convert(text))
 
@@ -76,7 +76,7 @@ def tokens(folded: str) -> list[str]:
 
 def detect_lang(text: str) -> str:
     """'zh' when the question is mostly Chinese, else 'en' (mixed text goes by its majority)."""
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK_CHAR.findall(text))
     latin = len(_LATIN_WORD.findall(text.lower()))
     if cjk == 0:
         return "en"
