@@ -335,8 +335,14 @@ class Matcher:
         # Vocabulary for homophone correction: every bigram the notice, enrichment and intent
         # phrases use, keyed by its toneless pinyin.
         known: dict[str, int] = defaultdict(int)
-        texts = [self._doc_zh[doc] for doc, _, _ in docs] + list(self._phrases_zh)
-        texts += _pattern_words(self.intents) + sorted(self.intents.words)
+        # Out-of-scope terms anchor what is typed (办公室 stays), but nothing is "corrected" into
+        # one: 住进去 → 租金去 would turn a fair question into 'not covered'.
+        notice_words = [self._doc_zh[doc] for doc, _, _ in docs] + list(self._phrases_zh)
+        pattern_words = _pattern_words(self.intents)
+        notice_words += pattern_words
+        oos_words = _out_of_scope_words(self.intents)
+        texts = notice_words + oos_words + sorted(self.intents.words)
+        sources = notice_words + sorted(self.intents.words)
         for text in texts:
             for run in _cjk_runs(text):
                 for i in range(len(run) - 1):
@@ -344,15 +350,11 @@ class Matcher:
         self._known_bigrams = set(known)
         self._counts = dict(known)
         self._word_bigrams = {
-            w for w in [*self._phrases_zh, *_pattern_words(self.intents), *self.intents.words]
+            w for w in [*self._phrases_zh, *pattern_words, *oos_words, *self.intents.words]
             if len(w) == 2
         }
         by_sound: dict[tuple[str, str], tuple[int, str]] = {}
         by_fuzzy: dict[tuple[str, str], tuple[int, str]] = {}
-        # Out-of-scope terms anchor what is typed (办公室 stays), but nothing is "corrected" into
-        # one: 住进去 → 租金去 would turn a fair question into 'not covered'.
-        sources = [self._doc_zh[doc] for doc, _, _ in docs] + list(self._phrases_zh)
-        sources += _pattern_words(self.intents, out_of_scope=False) + sorted(self.intents.words)
         targets = {run[i : i + 2] for text in sources for run in _cjk_runs(text)
                    for i in range(len(run) - 1)}
         for bigram, count in known.items():
@@ -1320,8 +1322,13 @@ def _unwrapped(part: str) -> str | None:
     return part[3:-1] if part.startswith("(?:") else part[1:-1]
 
 
-def _pattern_words(intents: Intents, out_of_scope: bool = True) -> list[str]:
+def _out_of_scope_words(intents: Intents) -> list[str]:
+    """Chinese words of the out-of-scope terms (they anchor what is typed; see _build)."""
+    return [run for run in _cjk_runs(intents.out_of_scope.pattern) if len(run) >= 2]
+
+
+def _pattern_words(intents: Intents) -> list[str]:
     """Chinese words written in the intent patterns (so their typos can be corrected too)."""
     patterns = [*intents.contact.values(), *intents.meta.values(), intents.greeting,
-                intents.filler, *([intents.out_of_scope] if out_of_scope else [])]
+                intents.filler]
     return [run for p in patterns for run in _cjk_runs(p.pattern) if len(run) >= 2]
