@@ -252,15 +252,17 @@ def _not_said(kb: KnowledgeBase, n: int, lang: Lang) -> Reply:
         channels=channels(kb, lang),
     )
     keyboard = Keyboard(
-        [
-            [_button(t(lang, "btn_see_item", n=n), f"item:{n}")],
-            [
-                _button(t(lang, "btn_feedback"), "fb:new"),
-                _button(t(lang, "btn_browse"), "browse:open"),
-            ],
-        ]
+        [[_button(t(lang, "btn_see_item", n=n), f"item:{n}")], _elsewhere_row(lang)]
     )
     return Reply(text, keyboard)
+
+
+def _elsewhere_row(lang: Lang) -> list[InlineKeyboardButton]:
+    """What to do when the notice does not answer: send an opinion, or browse what it covers."""
+    return [
+        _button(t(lang, "btn_feedback"), "fb:new"),
+        _button(t(lang, "btn_browse"), "browse:open"),
+    ]
 
 
 @_memo
@@ -271,15 +273,7 @@ def _nothing(kb: KnowledgeBase, lang: Lang) -> Reply:
         channels=channels(kb, lang),
         hint=t(lang, "hints", count=kb.notice.item_count),
     )
-    keyboard = Keyboard(
-        [
-            [
-                _button(t(lang, "btn_feedback"), "fb:new"),
-                _button(t(lang, "btn_browse"), "browse:open"),
-            ]
-        ]
-    )
-    return Reply(text, keyboard)
+    return Reply(text, Keyboard([_elsewhere_row(lang)]))
 
 
 def decision(kb: KnowledgeBase, d: Decision, lang: Lang) -> Reply:
