@@ -388,6 +388,7 @@ class Matcher:
         n = self.n_docs
         self._idf_cache: dict[int, float] = {}
         self._max_idf = math.log(1.0 + n)
+        self._rare = math.log(1.0 + n / 2) - 1e-9  # idf of a phrase only one or two items use
         self._dates = self._date_patterns()
         self._years = frozenset(
             [*_YEAR.findall(" ".join(self._doc_zh.values())), str(self.notice.date.year)]
@@ -731,7 +732,6 @@ class Matcher:
         rank: defaultdict[int, float] = defaultdict(float)
         cover: defaultdict[int, int] = defaultdict(int)
         distinct: defaultdict[int, int] = defaultdict(int)
-        rare = math.log(1.0 + self.n_docs / 2) - 1e-9
         n = len(text)
         for i in range(n - 1):
             bigram = text[i : i + 2]
@@ -761,17 +761,9 @@ class Matcher:
                     continue
                 mask = ((1 << length) - 1) << i
                 w = sum(weights[i : i + length])
-                for unit in units:
-                    post = self._units[unit]
-                    idf = self.idf(post)
-                    for doc, field in post.items():
-                        rank[doc] += idf * field * w * 0.6
-                        cover[doc] |= mask
-                        if idf >= rare:
-                            distinct[doc] |= mask
+                self._credit(units, w, mask, rank, cover, distinct)
         # English words, word pairs and phrases.
         keys = [key for _, key in query.words]
-        starts = [start for start, _ in query.words]
         for start, key in query.words:
             post = self._words.get(key)
             if post is None:
@@ -805,16 +797,24 @@ class Matcher:
                 w = sum(weights[s] for s in starts[j : j + length])
                 if w <= 0:
                     continue  # only stopwords (the zone, report)
-                for unit in units:
-                    post = self._units[unit]
-                    idf = self.idf(post)
-                    for doc, field in post.items():
-                        rank[doc] += idf * field * w * 0.6
-                        cover[doc] |= mask
-                        if idf >= rare:
-                            distinct[doc] |= mask
+                self._credit(units, w, mask, rank, cover, distinct)
         query.distinct = dict(distinct)
         return dict(rank), dict(cover)
+
+    def _credit(
+        self, units: list[int], weight: float, mask: int, rank: defaultdict[int, float],
+        cover: defaultdict[int, int], distinct: defaultdict[int, int],
+    ) -> None:
+        """Credit every doc using a matched phrase (alias or synonym) found at `mask`; a phrase
+        only one or two items use also marks the positions as distinct for them."""
+        for unit in units:
+            post = self._units[unit]
+            idf = self.idf(post)
+            for doc, field in post.items():
+                rank[doc] += idf * field * weight * 0.6
+                cover[doc] |= mask
+                if idf >= self._rare:
+                    distinct[doc] |= mask
 
     def coverage(self, query: _Query, mask: int, doc: int | None = None) -> float:
         """Share of the question's content weight inside `mask`.
