@@ -48,7 +48,13 @@ def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (text without CJK is returned as is)."""
     if not CJK_CHAR.search(text):
         return text
-    return str(_converter().convert(text))
+    text = str(_converter().convert(text))
+    # Taiwan writes the particle 着 as 著 (一直空著), which t2s keeps as the 著 of 著名.
+    return _ZHE.sub("着", text) if "著" in text else text
+
+
+# 著 that is not the 著 of 著名, 著作, 显著, 土著...
+_ZHE = re.compile(r"(?<![显卓昭土编原名专论遗巨译合拙])著(?![名作称述者录书])")
 
 
 _NOT_WORD = re.compile(r"[\W_]+")  # anything but letters and digits (of any script)

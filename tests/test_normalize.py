@@ -26,6 +26,11 @@ class TestFold:
         """Traditional script becomes simplified."""
         assert fold("污水處理廠") == "污水处理厂"
 
+    def test_taiwan_usage_of_zhe(self) -> None:
+        """著 as Taiwan writes the particle 着 (一直空著) becomes 着; 著名 and 显著 stay."""
+        assert fold("一直空著") == "一直空着"
+        assert fold("顯著 著名") == "显著 著名"
+
     def test_symbols_become_single_spaces(self) -> None:
         """Punctuation, emoji and control characters become single spaces."""
         assert fold("污水厂？！😀\x00 三期……") == "污水厂 三期"
