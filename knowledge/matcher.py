@@ -61,6 +61,7 @@ SECTION_TOPICS = {
     SECTION_CONTACT: ("contact", "how"),
     SECTION_HEAD: ("meta", "publisher"),
 }
+_SECTION_OF = {topic: section for section, topic in SECTION_TOPICS.items()}
 
 # Decision thresholds (tuned on the development set, see tests/test_matcher_quality.py).
 MIN_COVERAGE = 0.6  # share of the question's content the item must explain
@@ -938,11 +939,11 @@ class Matcher:
             residual = dataclasses.replace(query, weights=weights, content=sum(weights))
             if strong_item and residual.content < 3.0:
                 strong_item = False  # what is left beside the cues and the area is too little
-            # The channels' own words explain the question better than any item does.
-            about_channels = kind == "contact" and SECTION_CONTACT in rank and self.coverage(
-                query, cover[SECTION_CONTACT], SECTION_CONTACT
-            ) > top_cov
-            if about_channels or (kind == "contact" and _REPORTS.search(query.text)):
+            # The part of the notice the intent is about (its channels, its plans) explains the
+            # question better than any item does (下一步是不是要创建国家高新区).
+            own = SECTION_CONTACT if kind == "contact" else _SECTION_OF.get((kind, topic))
+            about_section = own in rank and self.coverage(query, cover[own], own) > top_cov
+            if about_section or (kind == "contact" and _REPORTS.search(query.text)):
                 strong_item = False  # how to report it (我想反映整改走过场 打哪个电话)
             if strong_item and kind == "contact" and topic != "how" and not _STRONG_REACH.search(
                 query.text
@@ -951,7 +952,7 @@ class Matcher:
                 # the notice gives only its own channels.
                 return none(0.3)
             if (
-                not strong_item and not about_channels and kind == "contact" and topic != "how"
+                not strong_item and not about_section and kind == "contact" and topic != "how"
                 and top is not None
                 and residual.content >= 2.0 and rank[top] >= MIN_RANK
                 and self.coverage(residual, cover[top], top) >= MIN_COVERAGE
