@@ -1002,7 +1002,7 @@ class Matcher:
                     return Decision(question, kind, (), round(0.5 + 0.4 * section_cov, 3), lang,
                                     topic)
             if top is not None and not query.greeting and self._says(query, top) and self._leads(
-                query, top, items, rank, cover
+                query, top, rank, cover
             ):
                 confidence = self._confidence(top_cov, top_rank, rank[items[1]]
                                               if len(items) > 1 else 0.0)
@@ -1060,10 +1060,7 @@ class Matcher:
                 return False
         return True
 
-    def _leads(
-        self, query: _Query, top: int, items: list[int], rank: dict[int, float],
-        cover: dict[int, int],
-    ) -> bool:
+    def _leads(self, query: _Query, top: int, rank: dict[int, float], cover: dict[int, int]) -> bool:
         """Whether a long, colloquial question is about `top` although it explains too little.
 
         Residents wrap a subject in their own words (国企那个食堂买菜记账一塌糊涂 管起来了没):
@@ -1071,7 +1068,8 @@ class Matcher:
         the question names something only this item is about, far ahead of every other item,
         and nothing the notice does not cover.
         """
-        second = rank[items[1]] if len(items) > 1 else 0.0
+        second = max((r for d, r in rank.items() if d != top and d < SECTION_INSPECTION),
+                     default=0.0)
         if query.content < LEAD_CONTENT:
             return False  # a short question says little beside its subject: it must be explained
         if rank[top] < LEAD_RANK or rank[top] < LEAD_RATIO * second:
@@ -1153,7 +1151,10 @@ class Matcher:
         if small:
             return kind, topic, area, 0.85
         top_cov = self.coverage(residual, cover[top], top) if top is not None else 0.0
-        if top is not None and top_cov >= MIN_COVERAGE and rank[top] >= MIN_RANK:
+        if top is not None and (
+            (top_cov >= MIN_COVERAGE and rank[top] >= MIN_RANK)
+            or (kind == "meta" and self._leads(residual, top, rank, cover))
+        ):
             # The rest of the question is about one item.
             if kind == "contact":
                 reach = "".join(m.group() for m in _SPANS.finditer(
