@@ -71,6 +71,8 @@ LEAD_RANK = 8.0  # evidence an item needs to answer a question it explains only 
 LEAD_RATIO = 1.6  # ... and how far ahead of the runner-up it must be
 LEAD_COVERAGE = 0.33  # ... and the least share of the question it must explain
 LEAD_CONTENT = 7.0  # ... in a question this long (a short one must be explained outright)
+ASIDE_CONTENT = 20.0  # a question this long may tell the resident's own circumstances ...
+ASIDE_RATIO = 3.0  # ... on the side of a subject one item leads by this much
 GENERIC_SHARE = 0.075  # an English word in more than this share of the items is generic
 RUNNER_UP = 0.7  # a runner-up this strong may answer when the leader explains too little
 INTENT_OVER_ITEM = 0.6  # content an item must explain to win over a contact/meta phrase
@@ -918,7 +920,7 @@ class Matcher:
         # Questions that name a place, institution or topic the notice does not cover.
         if query.out_of_scope and (
             top is None or self._unexplained_names(query, top) or top_cov < MIN_COVERAGE
-        ):
+        ) and not self._aside(query, top, rank, cover):
             return none()
 
         item_ok = (
@@ -1086,6 +1088,29 @@ class Matcher:
                 if post is not None and sum(1 for d in post if d < SECTION_INSPECTION) == 1:
                     distinct |= 3 << i
         return bool(distinct & mask)
+
+    def _aside(
+        self, query: _Query, top: int | None, rank: dict[int, float], cover: dict[int, int]
+    ) -> bool:
+        """Whether the out-of-scope names of a long question are only the resident's own
+        circumstances, told on the side of a subject one item leads by far (我住在高新区边上,
+        ... 污水厂到底有没有在扩建): no name shares a clause with a word the item explains."""
+        if top is None or query.content < ASIDE_CONTENT:
+            return False
+        second = max((r for d, r in rank.items() if d != top and d < SECTION_INSPECTION),
+                     default=0.0)
+        if rank[top] < LEAD_RANK or rank[top] < ASIDE_RATIO * second:
+            return False
+        mask, text = cover[top], query.text
+        subject = [i for i, w in enumerate(query.weights) if w > 0 and mask >> i & 1]
+        for name in query.out_of_scope:
+            for match in re.finditer(re.escape(name), text):
+                start = text.rfind(" ", 0, match.start()) + 1
+                end = text.find(" ", match.end())
+                end = len(text) if end < 0 else end
+                if any(start <= i < end for i in subject):
+                    return False
+        return True
 
     def _counts_nothing_else(self, query: _Query) -> bool:
         """Whether a bare 'how many' (一共多少, how many in total) names nothing after it that

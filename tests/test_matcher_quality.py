@@ -209,6 +209,16 @@ class TestGuards:
         assert (decision.kind, decision.items[:1]) == ("item", (30,))
         assert kb.ask("哪里可以承包工厂食堂").kind != "item"
 
+    def test_own_circumstances_told_on_the_side(self, kb: KnowledgeBase) -> None:
+        """Where a resident lives or rents, told in its own clause of a long question, does
+        not make its subject out of scope; a place in the subject's own clause does."""
+        aside = kb.ask("我住在高新区边上,夏天河沟那边味道挺冲的,邻居说园区污水厂处理不过来了满负荷"
+                       "在转,想问问到底有没有在扩建,扩建到哪一步了")
+        assert (aside.kind, aside.items[:1]) == ("item", (12,))
+        assert kb.ask("我住在成都那边,最近老是闻到臭味,想问问成都高新区的污水处理厂扩建到哪一步了,"
+                      "有没有消息").kind == "none"
+        assert kb.ask("110千伏高压线离我家太近有辐射吗").kind == "none"
+
     def test_english_phrases_with_stopwords_and_word_families(self, kb: KnowledgeBase) -> None:
         """Listed English phrases match even with a stopword inside (one stop service), and a
         word family shares one stem (industrial / industry)."""
