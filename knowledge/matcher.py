@@ -1062,7 +1062,9 @@ class Matcher:
                 return False
         return True
 
-    def _leads(self, query: _Query, top: int, rank: dict[int, float], cover: dict[int, int]) -> bool:
+    def _leads(
+        self, query: _Query, top: int, rank: dict[int, float], cover: dict[int, int]
+    ) -> bool:
         """Whether a long, colloquial question is about `top` although it explains too little.
 
         Residents wrap a subject in their own words (国企那个食堂买菜记账一塌糊涂 管起来了没):
@@ -1070,8 +1072,7 @@ class Matcher:
         the question names something only this item is about, far ahead of every other item,
         and nothing the notice does not cover.
         """
-        second = max((r for d, r in rank.items() if d != top and d < SECTION_INSPECTION),
-                     default=0.0)
+        second = _runner_up(rank, top)
         if query.content < LEAD_CONTENT:
             return False  # a short question says little beside its subject: it must be explained
         if rank[top] < LEAD_RANK or rank[top] < LEAD_RATIO * second:
@@ -1097,8 +1098,7 @@ class Matcher:
         ... 污水厂到底有没有在扩建): no name shares a clause with a word the item explains."""
         if top is None or query.content < ASIDE_CONTENT:
             return False
-        second = max((r for d, r in rank.items() if d != top and d < SECTION_INSPECTION),
-                     default=0.0)
+        second = _runner_up(rank, top)
         if rank[top] < LEAD_RANK or rank[top] < ASIDE_RATIO * second:
             return False
         mask, text = cover[top], query.text
@@ -1257,6 +1257,11 @@ class Matcher:
             sims.sort(key=lambda pair: (-pair[0], pair[1]))
             result[a] = [b for _, b in sims]
         return result
+
+
+def _runner_up(rank: dict[int, float], top: int) -> float:
+    """The rank of the strongest item other than `top`."""
+    return max((r for d, r in rank.items() if d != top and d < SECTION_INSPECTION), default=0.0)
 
 
 def _covered_by_words(pattern: re.Pattern[str], text: str) -> bool:
