@@ -87,6 +87,11 @@ _UNSAID = {
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
+_NUMERALS = "一二两三四五六七八九十百千万"
+# Measure words a count is in; 个 counts anything, and people are counted in 人, 名 or 位.
+_MEASURES = "家名座所台栋户位口辆套间层亩吨次人项条部份批篇"
+_PEOPLE = "人名位"
+_COUNTED_IN = re.compile(rf"(?:多少|几|好多)\s*([{_MEASURES}])")
 # After a bare 'how many': anything but particles names what is counted.
 _COUNTED_CJK = re.compile(r"[^\s的了吗呢啊呀吧么嘛哦啦个]")
 _NEVER = r"(?!x)x"
@@ -156,6 +161,7 @@ class _Query:
     # research and development); a stopword still weighs nothing.
     every: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     asks: tuple[str, ...] = ()  # kinds of fact asked for (intents.yaml `details`)
+    measures: str = ""  # the measure words a 'how many' counts in (多少亩: 亩)
     corrected: bool = False  # a homophone typo was corrected
 
 
@@ -681,8 +687,12 @@ class Matcher:
         asks = tuple(
             kind for kind, (ask, _) in intents.details.items() if ask.search(folded)
         ) if scripted.any_detail.search(folded) else ()
+        measures = "".join(sorted({
+            _PEOPLE if m.group(1) in _PEOPLE else m.group(1)
+            for m in _COUNTED_IN.finditer(folded)
+        })) if "number" in asks else ""
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
-                       every=every, asks=asks, corrected=text != folded)
+                       every=every, asks=asks, measures=measures, corrected=text != folded)
         self._frame(query, scripted)
         return query
 
@@ -1055,11 +1065,15 @@ class Matcher:
         return Decision(question, "item", (close[0],), round(confidence, 3), lang, None)
 
     def _says(self, query: _Query, doc: int) -> bool:
-        """Whether the item's text holds every kind of fact the question asks for."""
+        """Whether the item's text holds every kind of fact the question asks for; a count in
+        the measure the question names (多少亩 wants 亩, which 30万吨 is not)."""
+        facts = self._doc_facts.get(doc, "")
         for kind in query.asks:
             found = self.intents.details[kind][1]
-            if found is None or not found.search(self._doc_facts.get(doc, "")):
+            if found is None or not found.search(facts):
                 return False
+        if query.measures and not re.search(rf"[\d{_NUMERALS}]\s*[{query.measures}]", facts):
+            return False
         return True
 
     def _leads(

@@ -191,6 +191,13 @@ class TestGuards:
         assert kb.ask("土方转运回填是哪家施工队干的").kind == "none"
         assert kb.ask("How much did those electric patrol cars cost?").kind == "none"
 
+    def test_a_count_in_another_measure(self, kb: KnowledgeBase) -> None:
+        """A count the item gives answers 'how many' only in the measure asked for: 30万吨 is
+        not how many 亩; 3名干部 is how many people."""
+        assert kb.ask("金象赛瑞D区那个项目拿了多少亩地").kind == "none"
+        assert kb.ask("金象赛瑞D区那个项目年产多少吨").items[:1] == (22,)
+        assert kb.ask("纪检监察内审室调了几个人过去").items[:1] == (26,)
+
     def test_a_year_the_notice_never_mentions(self, kb: KnowledgeBase) -> None:
         """Another year's report is not this one; this notice's own years still match."""
         assert kb.ask("2021年污水处理厂扩建了吗").kind == "none"
