@@ -1072,9 +1072,9 @@ class Matcher:
             found = self.intents.details[kind][1]
             if found is None or not found.search(facts):
                 return False
-        if query.measures and not re.search(rf"[\d{_NUMERALS}]\s*[{query.measures}]", facts):
-            return False
-        return True
+        return not query.measures or bool(
+            re.search(rf"[\d{_NUMERALS}]\s*[{query.measures}]", facts)
+        )
 
     def _leads(
         self, query: _Query, top: int, rank: dict[int, float], cover: dict[int, int]
