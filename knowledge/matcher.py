@@ -91,7 +91,12 @@ _NUMERALS = "一二两三四五六七八九十百千万"
 # Measure words a count is in; 个 counts anything, and people are counted in 人, 名 or 位.
 _MEASURES = "家名座所台栋户位口辆套间层亩吨次人项条部份批篇"
 _PEOPLE = "人名位"
-_COUNTED_IN = re.compile(rf"(?:多少|几|好多)\s*([{_MEASURES}])")
+_EN_MEASURES = {
+    "mu": "亩", "tonnes": "吨", "tons": "吨", "times": "次", "flats": "套", "apartments": "套",
+    "households": "户", "people": _PEOPLE, "persons": _PEOPLE, "staff": _PEOPLE,
+    "officials": _PEOPLE, "cadres": _PEOPLE, "workers": _PEOPLE,
+}
+_COUNTED_IN = re.compile(rf"(?:多少|几|好多)\s*([{_MEASURES}])|\bhow many ([a-z]+)")
 # After a bare 'how many': anything but particles names what is counted.
 _COUNTED_CJK = re.compile(r"[^\s的了吗呢啊呀吧么嘛哦啦个]")
 _NEVER = r"(?!x)x"
@@ -687,10 +692,7 @@ class Matcher:
         asks = tuple(
             kind for kind, (ask, _) in intents.details.items() if ask.search(folded)
         ) if scripted.any_detail.search(folded) else ()
-        measures = "".join(sorted({
-            _PEOPLE if m.group(1) in _PEOPLE else m.group(1)
-            for m in _COUNTED_IN.finditer(folded)
-        })) if "number" in asks else ""
+        measures = _measures(folded) if "number" in asks else ""
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
                        every=every, asks=asks, measures=measures, corrected=text != folded)
         self._frame(query, scripted)
@@ -1271,6 +1273,16 @@ class Matcher:
             sims.sort(key=lambda pair: (-pair[0], pair[1]))
             result[a] = [b for _, b in sims]
         return result
+
+
+def _measures(folded: str) -> str:
+    """The measure words a question's 'how many' counts in (多少亩 → 亩, how many mu → 亩),
+    people's three as one."""
+    found = set()
+    for match in _COUNTED_IN.finditer(folded):
+        unit = match.group(1) or _EN_MEASURES.get(match.group(2), "")
+        found.add(_PEOPLE if unit and unit in _PEOPLE else unit)
+    return "".join(sorted(found))
 
 
 def _runner_up(rank: dict[int, float], top: int) -> float:

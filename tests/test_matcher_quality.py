@@ -197,6 +197,7 @@ class TestGuards:
         assert kb.ask("金象赛瑞D区那个项目拿了多少亩地").kind == "none"
         assert kb.ask("金象赛瑞D区那个项目年产多少吨").items[:1] == (22,)
         assert kb.ask("纪检监察内审室调了几个人过去").items[:1] == (26,)
+        assert kb.ask("How many mu of land did the Jinxiang Sairui project get?").kind == "none"
 
     def test_a_year_the_notice_never_mentions(self, kb: KnowledgeBase) -> None:
         """Another year's report is not this one; this notice's own years still match."""
