@@ -66,7 +66,8 @@ _SECTION_OF = {topic: section for section, topic in SECTION_TOPICS.items()}
 # Decision thresholds (tuned on the development set, see tests/test_matcher_quality.py).
 MIN_COVERAGE = 0.6  # share of the question's content the item must explain
 MIN_RANK = 1.2  # distinctive evidence needed for an item at all
-AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous
+AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous ...
+AMBIGUOUS_COVERAGE = 0.15  # ... if it explains about as much of the question
 LEAD_RANK = 8.0  # evidence an item needs to answer a question it explains only in part
 LEAD_RATIO = 1.6  # ... and how far ahead of the runner-up it must be
 LEAD_COVERAGE = 0.33  # ... and the least share of the question it must explain
@@ -1049,17 +1050,16 @@ class Matcher:
         if not self._says(query, top):
             # Asks for a figure, a date, a name the notice does not give about this item.
             return Decision(question, "none", (), 0.3, lang, None, None, top)
-        close = [top]
+        # Items nearly as strong as the top, and holding the asked-for fact (哪两个: the item
+        # that names the two industries), are close unless one of them explains clearly more
+        # of the question (两大主导产业是啥: the item that has all of it, not the one that only
+        # shares 主导产业).
+        near = {top: top_cov}
         for doc in items[1:4]:
-            if (
-                rank[doc] >= AMBIGUOUS_RATIO * top_rank
-                and self.coverage(query, cover[doc], doc) >= top_cov - 0.15
-            ):
-                close.append(doc)
-        if len(close) > 1 and query.asks:
-            # Of close candidates, only those that hold the asked-for fact (哪两个: the item
-            # that names the two industries).
-            close = [doc for doc in close if self._says(query, doc)] or close
+            if rank[doc] >= AMBIGUOUS_RATIO * top_rank and self._says(query, doc):
+                near[doc] = self.coverage(query, cover[doc], doc)
+        most = max(near.values())
+        close = [doc for doc, cov in near.items() if cov >= most - AMBIGUOUS_COVERAGE]
         confidence = self._confidence(top_cov, top_rank, rank[items[1]] if len(items) > 1 else 0.0)
         if len(close) > 1:
             return Decision(question, "ambiguous", tuple(close[:3]), round(confidence * 0.8, 3),
