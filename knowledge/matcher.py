@@ -92,6 +92,8 @@ _NUMERALS = "一二两三四五六七八九十百千万"
 # Measure words a count is in; 个 counts anything, and people are counted in 人, 名 or 位.
 _MEASURES = "家名座所台栋户位口辆套间层亩吨次人项条部份批篇"
 _PEOPLE = "人名位"
+_DETERMINERS = "一两几每某这那哪各"
+_PARTICLES = "已的了是在和与及等将对从把被也都就还又再所以而或"
 _EN_MEASURES = {
     "mu": "亩", "tonnes": "吨", "tons": "吨", "times": "次", "flats": "套", "apartments": "套",
     "households": "户", "people": _PEOPLE, "persons": _PEOPLE, "staff": _PEOPLE,
@@ -574,6 +576,8 @@ class Matcher:
             a, b = chars[i], chars[i + 1]
             if not (is_cjk(a) and is_cjk(b)) or a + b in known:
                 continue
+            if a in _DETERMINERS and b in _MEASURES + "个种件些":
+                continue  # 一家, 这个, 几项: no typo
             if anchored[i] and anchored[i + 1]:
                 continue
             sound = (pinyin_of(a), pinyin_of(b))
@@ -588,6 +592,9 @@ class Matcher:
                 joins = (i > 0 and chars[i - 1] + fixed[0] in known and not anchored[i]) or (
                     i + 2 < n and fixed[1] + chars[i + 2] in known and not anchored[i + 1]
                 )
+                # ... but joining up through a particle (园区 + 已加 via 区已) proves nothing.
+                if joins and any(f != c and f in _PARTICLES for f, c in zip(fixed, (a, b))):
+                    joins = False
                 if not (joins or fixed in self._word_bigrams):
                     continue
                 chars[i], chars[i + 1] = fixed[0], fixed[1]

@@ -297,6 +297,14 @@ class TestDecisions:
         assert kb.ask("人才宫寓").items[:1] == (23,)
         assert kb.ask("巡查组是哪个").kind == "meta"
 
+    def test_no_typo_where_there_is_none(self, kb: KnowledgeBase) -> None:
+        """A numeral with its measure word, an everyday word, and a fix that would only join up
+        through a particle are left as typed."""
+        prepare = kb.matcher.prepare
+        assert "一家小企业" in prepare("我们是园区一家小企业").text
+        assert "邻居说" in prepare("邻居说是园区污水厂处理不过来").text
+        assert "污水处理" in prepare("园区污水出理厂").text
+
     def test_contact_topics(self, kb: KnowledgeBase) -> None:
         """Contact questions carry the channel asked for."""
         assert (kb.ask("邮箱是多少").kind, kb.ask("邮箱是多少").topic) == ("contact", "email")
