@@ -593,7 +593,9 @@ class Matcher:
                     i + 2 < n and fixed[1] + chars[i + 2] in known and not anchored[i + 1]
                 )
                 # ... but joining up through a particle (园区 + 已加 via 区已) proves nothing.
-                if joins and any(f != c and f in _PARTICLES for f, c in zip(fixed, (a, b))):
+                if joins and any(
+                    f != c and f in _PARTICLES for f, c in zip(fixed, (a, b), strict=True)
+                ):
                     joins = False
                 if not (joins or fixed in self._word_bigrams):
                     continue
