@@ -1359,14 +1359,18 @@ def _only(pattern: re.Pattern[str], script: str) -> re.Pattern[str]:
 
 def _flat_alternatives(pattern: str) -> list[str]:
     """The alternatives of a pattern, looking inside groups that wrap a whole alternative
-    ((?:a|b)|c → a, b, c); anything else is kept whole."""
+    ((?:a|b)|c → a, b, c), anchors included (^(a|b)$ → ^a$, ^b$); anything else is kept
+    whole."""
     result = []
     for part in _alternatives(pattern):
-        inner = _unwrapped(part)
-        if inner is not None and len(_alternatives(inner)) > 1:
-            result += _flat_alternatives(inner)
-        else:
+        head = "^" if part.startswith("^") else ""
+        tail = "$" if part.endswith("$") and not part.endswith("\\$") else ""
+        inner = _unwrapped(part[len(head) : len(part) - len(tail)])
+        if inner is None:
             result.append(part)
+        else:
+            spread = _flat_alternatives(inner)
+            result += [head + a + tail for a in spread] if len(spread) > 1 else [part]
     return result
 
 

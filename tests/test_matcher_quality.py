@@ -297,6 +297,14 @@ class TestDecisions:
         assert kb.ask("人才宫寓").items[:1] == (23,)
         assert kb.ask("巡查组是哪个").kind == "meta"
 
+    def test_greetings_in_either_script(self, kb: KnowledgeBase) -> None:
+        """A greeting listed among Chinese ones under one anchor (^(你好|hello|...)) is still
+        a greeting in English; a word that merely starts like one (high, hiring) is not."""
+        prepare = kb.matcher.prepare
+        assert prepare("good morning").greeting and prepare("hello").greeting
+        assert prepare("你好").greeting
+        assert not prepare("high tech zone wastewater plant").greeting
+
     def test_no_typo_where_there_is_none(self, kb: KnowledgeBase) -> None:
         """A numeral with its measure word, an everyday word, and a fix that would only join up
         through a particle are left as typed."""
