@@ -282,13 +282,13 @@ class Matcher:
                         lower.add(word_key(word))
         self._bigrams = dict(bigrams)  # type: ignore[arg-type]
         self._words = dict(words)  # type: ignore[arg-type]
-        # How many items' own English (title and summary, not the aliases) use a word: a word
-        # most of them use says little about which item is meant.
+        # How many items' English (title, summary and aliases) use a word: a word most of
+        # them use says little about which item is meant.
         usage: defaultdict[str, int] = defaultdict(int)
         for number in self.item_numbers:
             extra = self.enrichment.items.get(number)
             if extra is not None:
-                text = fold(f"{extra.en_title} {extra.en_summary}")
+                text = fold(" ".join([extra.en_title, extra.en_summary, *extra.en_aliases]))
                 for key in {word_key(w) for w in _WORD.findall(text)}:
                     usage[key] += 1
         self._specific_words = frozenset(
