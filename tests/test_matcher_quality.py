@@ -13,7 +13,7 @@ import pytest
 
 from knowledge import Decision, KnowledgeBase
 from knowledge.enrich import check_out_of_scope, load_intents
-from knowledge.tools.evaluate import THRESHOLDS, Report, evaluate, load
+from knowledge.tools.evaluate import THRESHOLDS, Report, evaluate, load, table
 
 DEVSET = Path(__file__).resolve().parent / "data" / "devset.yaml"
 DEVSET2 = Path(__file__).resolve().parent / "data" / "devset2.yaml"
@@ -376,6 +376,21 @@ class TestOtherViews:
         assert kb.notice.item_count == 51
         assert 52 not in kb.enrichment.items
         assert all(n != 52 for n in kb.search("意识形态"))
+
+
+class TestEvaluationTable:
+    def test_one_column_per_set(self, kb: KnowledgeBase) -> None:
+        """The README's table: a column per set, a dash where a set has no such questions."""
+        entries = [
+            {"q": "污水处理厂", "expect": "item", "items": [12], "lang": "zh"},
+            {"q": "成都污水处理厂", "expect": "none", "items": [], "lang": "zh"},
+        ]
+        text = table({"a": evaluate(entries, kb.ask), "b": evaluate(entries[:1], kb.ask)})
+        lines = text.splitlines()
+        assert lines[0] == "| | a | b |"
+        assert "| item, Chinese (≥97%) | 100.0% | 100.0% |" in lines
+        assert "| out of scope → none (≥95%) | 100.0% | – |" in lines
+        assert lines[-1] == "| questions | 2 | 1 |"
 
 
 class TestDeterminism:

@@ -1,7 +1,8 @@
 """Score the matcher on a labelled question set and list its mistakes.
 
 Each entry: `{q, expect: item|ambiguous|contact|meta|none, items: [..], lang: zh|en|hant|mixed,
-tag}`. Run `python -m knowledge.tools.evaluate tests/data/devset.yaml [--errors]`.
+tag}`. Run `python -m knowledge.tools.evaluate tests/data/devset.yaml [--errors]`; with several
+sets and `--table`, one Markdown table of their figures (README's).
 The categories and thresholds are issue 2's; tests/test_matcher_quality.py asserts them.
 """
 
@@ -126,22 +127,56 @@ def evaluate(entries: Iterable[dict[str, Any]], ask: Callable[[str], Decision]) 
     return report
 
 
+_ROWS = {
+    "item zh": "item, Chinese (≥97%)",
+    "item en": "item, English (≥92%)",
+    "item hant/mixed": "item, traditional/mixed (≥95%)",
+    "out of scope → none": "out of scope → none (≥95%)",
+    "contact + meta": "contact + meta (≥95%)",
+}
+
+
+def table(reports: dict[str, Report]) -> str:
+    """A Markdown table of several sets' figures, one column per set (README's)."""
+    def cell(report: Report, category: str) -> str:
+        return f"{report.rate(category):.1%}" if report.count[category] else "–"
+
+    lines = ["| | " + " | ".join(reports) + " |", "| --- |" + " --- |" * len(reports)]
+    for category, label in _ROWS.items():
+        lines.append(f"| {label} | " + " | ".join(cell(r, category) for r in reports.values())
+                     + " |")
+    lines.append("| wrong item, of all (≤1%) | " + " | ".join(
+        f"{r.wrong_item / r.total:.1%}" if r.total else "–" for r in reports.values()) + " |")
+    lines.append("| questions | " + " | ".join(str(r.total) for r in reports.values()) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("path", type=Path)
+    parser.add_argument("paths", type=Path, nargs="+", metavar="path")
     parser.add_argument("--errors", action="store_true", help="list every mistake")
+    parser.add_argument("--table", action="store_true",
+                        help="one Markdown table of all the sets' figures")
     args = parser.parse_args(argv)
     from knowledge.base import KnowledgeBase
 
     kb = KnowledgeBase.load_default()
-    report = evaluate(load(args.path), kb.ask)
-    print(report.summary())
-    if args.errors:
-        print("\n".join(report.errors))
-    failed = report.failures()
-    if failed:
-        print("BELOW THRESHOLD: " + "; ".join(failed))
-    return 1 if failed else 0
+    reports = {path.stem: evaluate(load(path), kb.ask) for path in args.paths}
+    if args.table:
+        print(table(reports))
+        return 0
+    status = 0
+    for name, report in reports.items():
+        if len(reports) > 1:
+            print(f"== {name}")
+        print(report.summary())
+        if args.errors:
+            print("\n".join(report.errors))
+        failed = report.failures()
+        if failed:
+            print("BELOW THRESHOLD: " + "; ".join(failed))
+            status = 1
+    return status
 
 
 if __name__ == "__main__":
