@@ -114,7 +114,7 @@ _SPANS = re.compile(r"\S+")
 _DIGIT = re.compile(r"\d")
 _STRONG_REACH = re.compile(
     r"举报|检举|投诉|反映|反应|提.{0,2}(意见|建议)|有(点|个)?(意见|建议)|意见箱|监督"
-    r"|complain|report|feedback|suggest|whistle|opinion"
+    r"|complain|report|feedback|suggest|whistle|opinion|\bring\b|who do i call"
 )
 # Reporting something (stronger than "an opinion", which is also a kind of document: 实施意见).
 _REPORTS = re.compile(r"反映|举报|投诉|检举|complain|report")
