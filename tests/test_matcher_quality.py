@@ -305,6 +305,12 @@ class TestDecisions:
         assert prepare("你好").greeting
         assert not prepare("high tech zone wastewater plant").greeting
 
+    def test_out_of_scope_name_with_a_typo_inside(self, kb: KnowledgeBase) -> None:
+        """A name of another inspection round stays out of scope when a typo fix changed a
+        character inside it (巡查组下次 → 巡察组下次)."""
+        assert kb.ask("巡查组下次啥时候再来高新区").kind == "none"
+        assert kb.ask("巡查组是啥时候来的").kind == "meta"
+
     def test_no_typo_where_there_is_none(self, kb: KnowledgeBase) -> None:
         """A numeral with its measure word, an everyday word, and a fix that would only join up
         through a particle are left as typed."""
