@@ -1,8 +1,10 @@
-"""The matcher against the development sets: issue 2's thresholds on devset and devset3,
-regression floors on the harder devset2 and devset4, plus behaviour checks.
+"""The matcher against the development sets: issue 2's thresholds on devset, devset3, devset5,
+devset7 and devset8, regression floors on the harder devset2, devset4, devset6 and devset9 to
+devset12, plus behaviour checks.
 
-devset3 and devset4 were written from the notice alone by writers who never saw the matcher.
-tests/data/holdout2.yaml is held out: it is only scored (README), never read while tuning."""
+devset3 to devset12 were written from the notice alone by writers who never saw the matcher.
+tests/data/holdout2.yaml … holdout5.yaml are held out: only scored (README), never read while
+tuning (holdout.yaml was read and is development data)."""
 
 from __future__ import annotations
 
@@ -24,13 +26,16 @@ DEVSET6 = Path(__file__).resolve().parent / "data" / "devset6.yaml"
 DEVSET7 = Path(__file__).resolve().parent / "data" / "devset7.yaml"
 DEVSET8 = Path(__file__).resolve().parent / "data" / "devset8.yaml"
 DEVSET9 = Path(__file__).resolve().parent / "data" / "devset9.yaml"
+DEVSET10 = Path(__file__).resolve().parent / "data" / "devset10.yaml"
+DEVSET11 = Path(__file__).resolve().parent / "data" / "devset11.yaml"
+DEVSET12 = Path(__file__).resolve().parent / "data" / "devset12.yaml"
 
 # Floors: the figures the matcher reaches on the hard sets, rounded down a little. They only
 # go up — raise them when the matcher improves, never lower them to make a change pass.
-# devset2 reached: item zh 97.8%, en 100%, hant/mixed 100%, out of scope 100%,
+# devset2 reached: item zh 97.8%, en 94.4%, hant/mixed 100%, out of scope 100%,
 # contact + meta 98.7%, wrong item 0.3%.
 DEVSET2_FLOORS = {
-    "item zh": 0.96,
+    "item zh": 0.97,
     "item en": 0.94,
     "item hant/mixed": 0.95,
     "out of scope → none": 0.98,
@@ -39,30 +44,49 @@ DEVSET2_FLOORS = {
 DEVSET2_ITEM_OVERALL = 0.96  # item questions of every language together
 DEVSET2_MAX_WRONG_ITEM = 0.01  # wrong `item` answers, as a share of all questions
 # devset4 (near-misses and paraphrases sharing as few words with the notice as the writer could)
-# reached: item zh 84.3%, en 82.1%, hant/mixed 95.2%, out of scope 98.4%, contact + meta 88.5%,
-# wrong item 1.1%.
+# reached: item zh 87.1%, en 89.3%, hant/mixed 100%, out of scope 100%, contact + meta 100%,
+# wrong item 0%.
 DEVSET4_FLOORS = {
-    "item zh": 0.82,
-    "item en": 0.80,
-    "item hant/mixed": 0.90,
-    "out of scope → none": 0.96,
-    "contact + meta": 0.85,
+    "item zh": 0.85,
+    "item en": 0.87,
+    "item hant/mixed": 0.95,
+    "out of scope → none": 0.98,
+    "contact + meta": 0.95,
 }
-DEVSET4_MAX_WRONG_ITEM = 0.02
-# devset6 (two or three near-misses written for every item) reached: item zh 96.6%, en 100%,
-# hant/mixed 100%, out of scope 96.4%, contact + meta 100%, wrong item 1.7%.
+DEVSET4_MAX_WRONG_ITEM = 0.01
+# devset6 (two or three near-misses written for every item) reached: item zh 100%, en 100%,
+# hant/mixed 100%, out of scope 97.1%, contact + meta 100%, wrong item 1.3%.
 DEVSET6_FLOORS = {
-    "item zh": 0.94,
+    "item zh": 0.97,
     "item en": 0.88,
     "item hant/mixed": 0.80,
-    "out of scope → none": 0.94,
+    "out of scope → none": 0.95,
     "contact + meta": 0.94,
 }
-DEVSET6_MAX_WRONG_ITEM = 0.025
+DEVSET6_MAX_WRONG_ITEM = 0.015
 # devset9 (231 Chinese item questions, four or five for every item) reached: item zh 97.3%,
 # traditional/mixed 97.9%, wrong item 0%.
-DEVSET9_FLOORS = {"item zh": 0.95, "item hant/mixed": 0.95}
+DEVSET9_FLOORS = {"item zh": 0.96, "item hant/mixed": 0.95}
 DEVSET9_MAX_WRONG_ITEM = 0.005
+# devset10 (colloquial Chinese for every item, 30 long rambling ones, near-misses, facts not
+# given) reached: item zh 92.9%, traditional 100%, out of scope 100%, wrong item 0%.
+DEVSET10_FLOORS = {"item zh": 0.91, "item hant/mixed": 0.95, "out of scope → none": 0.97}
+DEVSET10_MAX_WRONG_ITEM = 0.005
+# devset11 (everyday English as a foreign resident or a journalist asks, short colloquial
+# Chinese) reached: item zh 95.4%, en 95.1%, mixed 100%, out of scope 100%, contact + meta
+# 100%, wrong item 0%.
+DEVSET11_FLOORS = {
+    "item zh": 0.93,
+    "item en": 0.93,
+    "item hant/mixed": 0.95,
+    "out of scope → none": 0.96,
+    "contact + meta": 0.93,
+}
+DEVSET11_MAX_WRONG_ITEM = 0.005
+# devset12 (questions that share the notice's words but ask what it does not say: 163 of 223)
+# reached: item zh 100%, out of scope 98.8%, wrong item 0.9%.
+DEVSET12_FLOORS = {"item zh": 0.96, "item hant/mixed": 0.5, "out of scope → none": 0.97}
+DEVSET12_MAX_WRONG_ITEM = 0.01
 ITEM_CATEGORIES = ("item zh", "item en", "item hant/mixed")
 
 
@@ -100,8 +124,11 @@ def report_full(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Report:
 
 @pytest.fixture(params=[(DEVSET4, DEVSET4_FLOORS, DEVSET4_MAX_WRONG_ITEM),
                         (DEVSET6, DEVSET6_FLOORS, DEVSET6_MAX_WRONG_ITEM),
-                        (DEVSET9, DEVSET9_FLOORS, DEVSET9_MAX_WRONG_ITEM)],
-                ids=["devset4", "devset6", "devset9"])
+                        (DEVSET9, DEVSET9_FLOORS, DEVSET9_MAX_WRONG_ITEM),
+                        (DEVSET10, DEVSET10_FLOORS, DEVSET10_MAX_WRONG_ITEM),
+                        (DEVSET11, DEVSET11_FLOORS, DEVSET11_MAX_WRONG_ITEM),
+                        (DEVSET12, DEVSET12_FLOORS, DEVSET12_MAX_WRONG_ITEM)],
+                ids=["devset4", "devset6", "devset9", "devset10", "devset11", "devset12"])
 def hard(
     request: pytest.FixtureRequest, kb: KnowledgeBase
 ) -> tuple[Report, dict[str, float], float]:
@@ -158,9 +185,10 @@ class TestDevset2Floors:
 
 
 class TestHardSetFloors:
-    """devset4, devset6 and devset9 are the hardest sets: near-misses of many kinds (devset6: for
-    every item), paraphrases that avoid the notice's words, colloquial Chinese for every item
-    (devset9). They hold regression floors (the floors only go up)."""
+    """devset4, devset6, devset9 … devset12 are the hardest sets: near-misses of many kinds
+    (devset6: for every item; devset12: facts the notice does not give), paraphrases that avoid
+    the notice's words, colloquial Chinese for every item (devset9, devset10), everyday English
+    (devset11). They hold regression floors (the floors only go up)."""
 
     @pytest.mark.parametrize("category", sorted(DEVSET4_FLOORS))
     def test_category_floor(
