@@ -143,7 +143,6 @@ class _Scripted:
     """The intent patterns for questions in one script (see Matcher._script_patterns)."""
 
     intents: Intents
-    any_detail: re.Pattern[str]
     cue_scans: dict[str, re.Pattern[str]]
 
 
@@ -418,24 +417,18 @@ class Matcher:
         self._build_vocabulary()
 
     def _script_patterns(self, script: str) -> _Scripted:
-        """The intents with only the alternatives that can match text in `script`, the
-        any-detail search and the overlapping cue scans."""
+        """The intents with only the alternatives that can match text in `script`, and the
+        overlapping cue scans."""
         intents = self.intents
-        if script != "all":
-            intents = dataclasses.replace(
-                intents,
-                contact={k: _only(p, script) for k, p in intents.contact.items()},
-                meta={k: _only(p, script) for k, p in intents.meta.items()},
-                greeting=_only(intents.greeting, script),
-                filler=_only(intents.filler, script),
-                out_of_scope=_only(intents.out_of_scope, script),
-                cues={k: _only(p, script) for k, p in intents.cues.items()},
-                details={k: (_only(ask, script), found)
-                         for k, (ask, found) in intents.details.items()},
-            )
-        # One search tells whether a question asks for any kind of fact at all (most do not).
-        any_detail = re.compile(
-            "|".join(f"(?:{ask.pattern})" for ask, _ in intents.details.values()) or _NEVER
+        intents = dataclasses.replace(
+            intents,
+            contact={k: _only(p, script) for k, p in intents.contact.items()},
+            meta={k: _only(p, script) for k, p in intents.meta.items()},
+            greeting=_only(intents.greeting, script),
+            filler=_only(intents.filler, script),
+            out_of_scope=_only(intents.out_of_scope, script),
+            cues={k: _only(p, script) for k, p in intents.cues.items()},
+            details={k: (_only(ask, script), found) for k, (ask, found) in intents.details.items()},
         )
         # Cues are found at every position, overlapping ones too: in 有建议想提 both 有建议 and
         # 建议想提 are ways of asking, and a left-to-right scan would see only the first.
@@ -443,7 +436,7 @@ class Matcher:
             name: re.compile(f"(?=({pattern.pattern}))", pattern.flags)
             for name, pattern in intents.cues.items()
         }
-        return _Scripted(intents, any_detail, cue_scans)
+        return _Scripted(intents, cue_scans)
 
     def _build_vocabulary(self) -> None:
         """The notice's own words, for telling a real out-of-scope term (成都, 路线 on its own)
@@ -698,10 +691,9 @@ class Matcher:
                         weights[i] = 2.0
                 if not is_cjk(name[0]):
                     weights[match.start()] = 3.0
-        # As typed: a homophone fix must not turn 那家 into 哪家.
-        asks = tuple(
-            kind for kind, (ask, _) in intents.details.items() if ask.search(folded)
-        ) if scripted.any_detail.search(folded) else ()
+        # As typed: a homophone fix must not turn 那家 into 哪家. (One search per kind is
+        # quicker than one search for all: a joined pattern loses re's first-character scan.)
+        asks = tuple(kind for kind, (ask, _) in intents.details.items() if ask.search(folded))
         measures = _measures(folded) if "number" in asks else ""
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
                        every=every, asks=asks, measures=measures, corrected=text != folded)
@@ -1349,30 +1341,61 @@ def _split_members(group: Iterable[str]) -> tuple[list[str], list[tuple[str, ...
 def _only(pattern: re.Pattern[str], script: str) -> re.Pattern[str]:
     """`pattern` keeping only the alternatives that can match text in `script`: for 'zh',
     those with a CJK character or no letter at all (028-38183651); for 'en', those without
-    CJK characters."""
-    kept = []
-    for alternative in _flat_alternatives(pattern.pattern):
+    CJK characters; for 'all', every one.
+
+    Written for re's speed: an alternative that starts with a group of words ((下次|再来)巡察)
+    is spelt out word by word, and anchored ones stay together under their anchor
+    (^(你好|嗨)). re scans quickly for the possible first characters of a pattern, but only
+    when every alternative starts with a plain character."""
+    kept: dict[tuple[str, str], list[str]] = {}
+    for head, alternative, tail in _flat_alternatives(pattern.pattern):
         has_cjk = CJK_CHAR.search(alternative) is not None
         letters = _LATIN.search(_ESCAPE.sub("", alternative).lower()) is not None
-        if (script == "zh" and (has_cjk or not letters)) or (script == "en" and not has_cjk):
-            kept.append(alternative)
-    return re.compile("|".join(f"(?:{a})" for a in kept) or _NEVER, pattern.flags)
+        if (script == "all" or (script == "zh" and (has_cjk or not letters))
+                or (script == "en" and not has_cjk)):
+            kept.setdefault((head, tail), []).extend(_spelt_out(alternative))
+    parts = []
+    for (head, tail), alternatives in kept.items():
+        if head or tail:
+            parts.append(f"{head}(?:{'|'.join(alternatives)}){tail}")
+        else:
+            parts += [f"(?:{a})" for a in alternatives]
+    return re.compile("|".join(parts) or _NEVER, pattern.flags)
 
 
-def _flat_alternatives(pattern: str) -> list[str]:
+_PLAIN = re.compile(r"[^\\()\[\]{}.*+?|^$]+")
+
+
+def _spelt_out(alternative: str) -> list[str]:
+    """(a|b)rest → arest, brest when a and b are plain words and the group is not repeated;
+    anything else as it is."""
+    if alternative.startswith("(?:"):
+        opening = 3
+    elif alternative.startswith("(") and not alternative.startswith("(?"):
+        opening = 1
+    else:
+        return [alternative]
+    close = alternative.find(")")
+    words = alternative[opening:close].split("|")
+    rest = alternative[close + 1 :]
+    if close < 0 or rest[:1] in ("?", "*", "+", "{") or not all(_PLAIN.fullmatch(w) for w in words):
+        return [alternative]
+    return [word + rest for word in words]
+
+
+def _flat_alternatives(pattern: str, head: str = "", tail: str = "") -> list[tuple[str, str, str]]:
     """The alternatives of a pattern, looking inside groups that wrap a whole alternative
-    ((?:a|b)|c → a, b, c), anchors included (^(a|b)$ → ^a$, ^b$); anything else is kept
-    whole."""
+    ((?:a|b)|c → a, b, c), with the anchors around them (^(a|b)$ → a and b, each with ^ and $);
+    anything else is kept whole."""
     result = []
     for part in _alternatives(pattern):
-        head = "^" if part.startswith("^") else ""
-        tail = "$" if part.endswith("$") and not part.endswith("\\$") else ""
-        inner = _unwrapped(part[len(head) : len(part) - len(tail)])
-        if inner is None:
-            result.append(part)
+        start = "^" if part.startswith("^") else ""
+        end = "$" if part.endswith("$") and not part.endswith("\\$") else ""
+        inner = _unwrapped(part[len(start) : len(part) - len(end)])
+        if inner is None or (start and head) or (end and tail):
+            result.append((head, part, tail))
         else:
-            spread = _flat_alternatives(inner)
-            result += [head + a + tail for a in spread] if len(spread) > 1 else [part]
+            result += _flat_alternatives(inner, head or start, tail or end)
     return result
 
 
