@@ -619,7 +619,7 @@ class Matcher:
         for match in intents.filler.finditer(folded):
             for i in range(match.start(), match.end()):
                 filler[i] = True
-        text = self._correct(folded, filler) if correct else folded
+        text = self._correct(folded, filler) if correct and cjk else folded
         # A term counts only where it stands on its own, not inside a longer notice word.
         out_of_scope = [
             folded[a:b] for a, b in oos_spans
@@ -1363,24 +1363,43 @@ def _only(pattern: re.Pattern[str], script: str) -> re.Pattern[str]:
     return re.compile("|".join(parts) or _NEVER, pattern.flags)
 
 
-_PLAIN = re.compile(r"[^\\()\[\]{}.*+?|^$]+")
-
-
 def _spelt_out(alternative: str) -> list[str]:
-    """(a|b)rest → arest, brest when a and b are plain words and the group is not repeated;
+    """(a|b)rest → arest, brest, again for what that gives, when the group is not repeated;
     anything else as it is."""
-    if alternative.startswith("(?:"):
-        opening = 3
-    elif alternative.startswith("(") and not alternative.startswith("(?"):
-        opening = 1
-    else:
+    opening = _opening(alternative)
+    end = _group_end(alternative) if opening else -1
+    rest = alternative[end + 1 :]
+    if end < 0 or rest[:1] in ("?", "*", "+", "{"):
         return [alternative]
-    close = alternative.find(")")
-    words = alternative[opening:close].split("|")
-    rest = alternative[close + 1 :]
-    if close < 0 or rest[:1] in ("?", "*", "+", "{") or not all(_PLAIN.fullmatch(w) for w in words):
-        return [alternative]
-    return [word + rest for word in words]
+    return [
+        spelt
+        for word in _alternatives(alternative[opening:end])
+        for spelt in _spelt_out(word + rest)
+    ]
+
+
+def _opening(part: str) -> int:
+    """The length of the group opening a part starts with, ( or (?:, else 0."""
+    if part.startswith("(?:"):
+        return 3
+    return 1 if part.startswith("(") and not part.startswith("(?") else 0
+
+
+def _group_end(part: str) -> int:
+    """The index of the parenthesis that closes the one `part` starts with (-1 if none)."""
+    depth, escaped = 0, False
+    for i, char in enumerate(part):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def _flat_alternatives(pattern: str, head: str = "", tail: str = "") -> list[tuple[str, str, str]]:
@@ -1401,21 +1420,10 @@ def _flat_alternatives(pattern: str, head: str = "", tail: str = "") -> list[tup
 
 def _unwrapped(part: str) -> str | None:
     """The inside of a part that is exactly one group, (...) or (?:...), else None."""
-    if not part.startswith("(") or not part.endswith(")") or part.startswith(("(?=", "(?!", "(?<")):
+    opening = _opening(part)
+    if not opening or _group_end(part) != len(part) - 1:
         return None
-    depth, escaped = 0, False
-    for i, char in enumerate(part):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and i != len(part) - 1:
-                return None
-    return part[3:-1] if part.startswith("(?:") else part[1:-1]
+    return part[opening:-1]
 
 
 def _out_of_scope_words(intents: Intents) -> list[str]:
