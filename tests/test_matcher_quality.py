@@ -228,6 +228,15 @@ class TestGuards:
         assert kb.ask("土方转运回填是哪家施工队干的").kind == "none"
         assert kb.ask("How much did those electric patrol cars cost?").kind == "none"
 
+    def test_everyday_ways_of_asking_for_a_fact(self, kb: KnowledgeBase) -> None:
+        """Who approved it, its budget, how long it takes, what caused it: no item says, for
+        any item's subject."""
+        for question in ("中心组学习谁批的", "人才公寓预算多少", "第一议题要多久",
+                         "食堂管理混乱什么原因", "what caused the debt risk",
+                         "污水处理厂三期依据哪条规定"):
+            assert kb.ask(question).kind == "none", question
+        assert kb.ask("污水处理厂三期").items[:1] == (12,)
+
     def test_a_count_in_another_measure(self, kb: KnowledgeBase) -> None:
         """A count the item gives answers 'how many' only in the measure asked for: 30万吨 is
         not how many 亩; 3名干部 is how many people."""
