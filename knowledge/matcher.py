@@ -721,16 +721,18 @@ class Matcher:
                 query.date_topic = query.date_topic or topic
                 frame |= ((1 << (found.end() - found.start())) - 1) << found.start()
         area_score: defaultdict[int, float] = defaultdict(float)
-        area_mask: defaultdict[int, int] = defaultdict(int)
         for pattern, area, weight in self._area_refs:
-            for match in pattern.finditer(text):
-                area_score[area] += weight
-                area_mask[area] |= ((1 << (match.end() - match.start())) - 1) << match.start()
-        if area_score:
-            best = max(area_score, key=lambda a: (area_score[a], -a))
-            if area_score[best] >= 2.0:
-                query.area = best
-                query.area_mask = area_mask[best]
+            area_score[area] += weight * sum(1 for _ in pattern.finditer(text))
+        best = max(area_score, key=lambda a: (area_score[a], -a), default=None)
+        if best is not None and area_score[best] >= 2.0:
+            query.area = best
+            # Every character of the area's name, also where its words overlap (党中央 and
+            # 决策部署落实 in 党中央决策部署落实方面).
+            for pattern, area, _ in self._area_refs:
+                if area == best:
+                    for match in re.finditer(f"(?=({pattern.pattern}))", text):
+                        start, end = match.span(1)
+                        query.area_mask |= ((1 << (end - start)) - 1) << start
         query.frame = frame
         # A name that is part of how the question asks (市里还是省里派的) is not its subject.
         # (A name a typo fix changed, 巡查组下次, is not found in the text and stays.)
