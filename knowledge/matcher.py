@@ -92,6 +92,8 @@ _NUMERALS = "一二两三四五六七八九十百千万"
 # Measure words a count is in; 个 counts anything, and people are counted in 人, 名 or 位.
 _MEASURES = "家名座所台栋户位口辆套间层亩吨次人项条部份批篇"
 _PEOPLE = "人名位"
+# Kinds of fact that are figures an item states (43项制度, 两大主导产业, 3名干部)
+_FIGURES = frozenset({"number", "which", "amount", "rank"})
 _DETERMINERS = "一两几每某这那哪各"
 _PARTICLES = "已的了是在和与及等将对从把被也都就还又再所以而或"
 _EN_MEASURES = {
@@ -1041,9 +1043,10 @@ class Matcher:
                     return Decision(question, kind, (), round(0.5 + 0.4 * top_cov, 3), lang,
                                     topic)
         if not self._says(query, top):
-            # A runner-up nearly as strong that does hold the asked-for fact answers instead
+            # A runner-up nearly as strong that does hold the asked-for figure answers instead
             # (多少项制度: the item that counts its 43 rules, not the one that only has rules).
-            for doc in items[1:4]:
+            # Not for a date ahead: an item's 力争 does not make it the subject.
+            for doc in items[1:4] if _FIGURES.issuperset(query.asks) else ():
                 if rank[doc] < RUNNER_UP * top_rank:
                     break
                 cov = self.coverage(query, cover[doc], doc)
