@@ -964,7 +964,10 @@ class Matcher:
             # The part of the notice the intent is about (its channels, its plans) explains the
             # question better than any item does (下一步是不是要创建国家高新区).
             own = SECTION_CONTACT if kind == "contact" else _SECTION_OF.get((kind, topic))
-            about_section = own in rank and self.coverage(query, cover[own], own) > top_cov
+            about_section = own in rank and (
+                self.coverage(query, cover[own], own) >= top_cov if kind == "meta"
+                else self.coverage(query, cover[own], own) > top_cov
+            )
             if about_section or (kind == "contact" and _REPORTS.search(query.text)):
                 strong_item = False  # how to report it (我想反映整改走过场 打哪个电话)
             if strong_item and kind == "contact" and topic != "how" and not _STRONG_REACH.search(
