@@ -204,12 +204,7 @@ class TestHardSetFloors:
     give), paraphrases that avoid the notice's words, colloquial Chinese for every item
     (devset9, devset10), everyday English (devset11), contact and meta asked in every way
     (devset14), the notice as a whole asked in the items' own words (devset15). They hold
-    regression floors (the floors only go up)."""devset4, devset6, devset9 … devset12, devset14 and devset15 are the hardest sets: near-misses of
-    many kinds (devset6: for every item; devset12: facts the notice does not give), paraphrases
-    that avoid the notice's words, colloquial Chinese for every item (devset9, devset10),
-    everyday English (devset11), contact and meta asked in every way (devset14), the notice as
-    a whole asked in the items' own words (devset15). They hold regression floors (the floors
-    only go up)."""
+    regression floors (the floors only go up)."""
 
     @pytest.mark.parametrize("category", sorted(DEVSET4_FLOORS))
     def test_category_floor(
