@@ -963,11 +963,10 @@ class Matcher:
                 strong_item = False  # what is left beside the cues and the area is too little
             # The part of the notice the intent is about (its channels, its plans) explains the
             # question better than any item does (下一步是不是要创建国家高新区).
-            own = SECTION_CONTACT if kind == "contact" else _SECTION_OF.get((kind, topic))
-            about_section = own in rank and (
-                self.coverage(query, cover[own], own) >= top_cov if kind == "meta"
-                else self.coverage(query, cover[own], own) > top_cov
-            )
+            # A meta question goes to its part also on a tie; a contact question when ahead.
+            own = SECTION_CONTACT if kind == "contact" else _SECTION_OF.get((kind, topic), 0)
+            own_cov = self.coverage(query, cover[own], own) if own in rank else -1.0
+            about_section = own_cov > top_cov or (kind == "meta" and own_cov >= top_cov)
             if about_section or (kind == "contact" and _REPORTS.search(query.text)):
                 strong_item = False  # how to report it (我想反映整改走过场 打哪个电话)
             if strong_item and kind == "contact" and topic != "how" and not _STRONG_REACH.search(
