@@ -896,7 +896,9 @@ class Matcher:
             plain_decision = self._decide(question, typed)
             if plain_decision.kind not in UNSURE:
                 query, decision = typed, plain_decision
-        unsaid = _UNSAID.get(decision.kind, ())
+        unsaid = _UNSAID.get(decision.kind, frozenset())
+        if decision.kind == "contact" and _STRONG_REACH.search(query.text):
+            unsaid -= {"procedure"}  # 监督整改怎么参与: taking part is what the channels are for
         if any(kind in unsaid for kind in query.asks):
             # 追责的干部都有谁, 去哪报名: the notice's facts and channels do not say.
             return Decision(question, "none", (), 0.3, decision.lang, None)
