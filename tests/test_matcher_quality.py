@@ -225,6 +225,52 @@ class TestHardSetFloors:
         assert report.wrong_item <= max_wrong * report.total, _explain(report)
 
 
+_META_PROBES = (
+        "这次巡察是谁派来的",
+        "巡察组是市委派的还是省委派的",
+        "第三巡察组啥时候进驻的",
+        "巡察一共搞了多久",
+        "巡察意见是哪天反馈的",
+        "一共发现了几个问题",
+        "问题分成几大类",
+        "四个方面都是啥",
+        "整改完成了多少",
+        "还有多少没整改完",
+        "哪些是长期坚持的",
+        "整改领导小组组长是谁",
+        "谁是整改第一责任人",
+        "整改有没有建台账",
+        "有没有对整改不力的追责",
+        "这个通报是谁发的",
+        "通报啥时候发的",
+        "通报主要讲了啥",
+        "下一步还要干什么",
+        "后续整改有什么打算",
+        "以后会不会继续公开整改情况",
+        "整改的总体情况怎么样",
+        "巡察整改这个事园区重视不",
+        "党工委怎么抓的整改",
+        "是不是常规巡察",
+        "巡察反馈意见有哪些",
+        "整改成果怎么运用",
+        "who did the inspection",
+        "when did the inspection take place",
+        "how many problems were found",
+        "how many are fixed",
+        "what is still unfinished",
+        "who leads the rectification work",
+        "what are the next steps",
+        "who published this notice",
+        "when was this published",
+        "what's this notice about",
+        "how did the party committee organise the rectification",
+        "is the rectification over",
+        "are they going to keep publishing updates",
+        "整改是不是都搞完了",
+        "巡察组的意见园区都认了吗",
+)
+
+
 class TestGuards:
     """The general rules behind 'not in this notice' and behind long colloquial questions."""
 
@@ -245,6 +291,12 @@ class TestGuards:
                          "污水处理厂三期依据哪条规定"):
             assert kb.ask(question).kind == "none", question
         assert kb.ask("污水处理厂三期").items[:1] == (12,)
+
+    def test_the_notice_as_a_whole_in_everyday_words(self, kb: KnowledgeBase) -> None:
+        """Common ways of asking who inspected, when, how many, how far, what next, who
+        published it, how it was led: all meta, none taken for an item that shares a word."""
+        wrong = [q for q in _META_PROBES if kb.ask(q).kind != "meta"]
+        assert not wrong, wrong
 
     def test_a_count_in_another_measure(self, kb: KnowledgeBase) -> None:
         """A count the item gives answers 'how many' only in the measure asked for: 30万吨 is
