@@ -270,6 +270,87 @@ _META_PROBES = (
         "巡察组的意见园区都认了吗",
 )
 
+_CONTACT_PROBES = (
+    "我要投诉",
+    "我想举报",
+    "有意见找谁",
+    "意见往哪里提",
+    "你们电话多少",
+    "联系电话是好多",
+    "能给个邮箱吗",
+    "邮箱地址",
+    "信寄到哪里",
+    "可以写信吗",
+    "办公地址在哪",
+    "怎么联系你们",
+    "我要反映问题",
+    "对整改不满意怎么办",
+    "我想提个建议",
+    "怎么给你们提意见",
+    "可以匿名举报吗",
+    "打哪个电话能反映情况",
+    "有没有投诉热线",
+    "028-38183651是哪里的电话",
+    "631755679@qq.com是你们的邮箱吗",
+    "金园东路10号是哪里",
+    "how do I complain",
+    "how can I give feedback",
+    "what's your phone number",
+    "can I email you",
+    "where do I send a letter",
+    "who do I contact about the rectification",
+    "I want to report a problem",
+    "is there a hotline",
+    "how do I reach the working committee",
+    "我能当面去反映吗",
+)
+_NONE_PROBES = (
+    "今天天气怎么样",
+    "眉山到成都的高铁几点",
+    "社保卡怎么补办",
+    "东坡区人民医院怎么挂号",
+    "我家小孩上学的事找谁",
+    "眉山房价现在多少",
+    "高新区有没有好吃的火锅",
+    "成都高新区污水处理厂扩建了吗",
+    "乐山化工园区搬迁了吗",
+    "2023年的巡察整改情况",
+    "省委巡视组什么时候来",
+    "我家的拆迁款什么时候发",
+    "老板欠我工资怎么办",
+    "今天园区停电了吗",
+    "万华化学的招聘信息",
+    "园区有多少家企业",
+    "高新区GDP多少",
+    "人才公寓怎么申请",
+    "人才公寓房租多少钱一个月",
+    "政务服务大厅几点上班",
+    "污水处理厂三期投资多少",
+    "污水处理厂三期什么时候完工",
+    "电动巡逻车花了多少钱",
+    "食堂一顿饭多少钱",
+    "纪工委书记叫什么名字",
+    "哪家公司承建的污水厂",
+    "园区管委会主任是谁",
+    "公车私用的人被处分了吗",
+    "43项制度的全文在哪看",
+    "重庆大学技术转移中心在哪",
+    "what's the weather like",
+    "where can I buy train tickets",
+    "how much did the sewage plant expansion cost",
+    "who is the party secretary",
+    "when will phase 3 be finished",
+    "how many companies are in the zone",
+    "can I rent a talent apartment",
+    "is there a job at the wastewater plant",
+    "hi",
+    "thanks",
+    "你好",
+    "在吗",
+    "谢谢你",
+    "你是机器人吗",
+)
+
 
 class TestGuards:
     """The general rules behind 'not in this notice' and behind long colloquial questions."""
@@ -296,6 +377,17 @@ class TestGuards:
         """Common ways of asking who inspected, when, how many, how far, what next, who
         published it, how it was led: all meta, none taken for an item that shares a word."""
         wrong = [q for q in _META_PROBES if kb.ask(q).kind != "meta"]
+        assert not wrong, wrong
+
+    def test_the_channels_in_everyday_words(self, kb: KnowledgeBase) -> None:
+        """Common ways of asking how to complain, the phone, the e-mail, the address: contact."""
+        wrong = [q for q in _CONTACT_PROBES if kb.ask(q).kind != "contact"]
+        assert not wrong, wrong
+
+    def test_what_the_notice_does_not_cover(self, kb: KnowledgeBase) -> None:
+        """Everyday questions the notice does not answer — other places and rounds, one's own
+        case, prices, names, dates it does not give, chit-chat — are all none."""
+        wrong = [q for q in _NONE_PROBES if kb.ask(q).kind != "none"]
         assert not wrong, wrong
 
     def test_a_count_in_another_measure(self, kb: KnowledgeBase) -> None:
