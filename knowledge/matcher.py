@@ -69,7 +69,8 @@ MIN_RANK = 1.2  # distinctive evidence needed for an item at all
 AMBIGUOUS_RATIO = 0.86  # a runner-up this close to the top makes the answer ambiguous ...
 AMBIGUOUS_COVERAGE = 0.15  # ... if it explains about as much of the question
 LEAD_RANK = 8.0  # evidence an item needs to answer a question it explains only in part
-LEAD_RATIO = 1.6  # ... and how far ahead of the runner-up it must be
+LEAD_RATIO = 1.6  # ... and how far ahead of every other item, in evidence × share explained
+LEAD_RANK_RATIO = 1.25  # ... and in evidence alone
 LEAD_COVERAGE = 0.33  # ... and the least share of the question it must explain
 LEAD_CONTENT = 7.0  # ... in a question this long (a short one must be explained outright)
 ASIDE_CONTENT = 20.0  # a question this long may tell the resident's own circumstances ...
@@ -1100,14 +1101,20 @@ class Matcher:
         the question names something only this item is about, far ahead of every other item,
         and nothing the notice does not cover.
         """
-        second = _runner_up(rank, top)
         if query.content < LEAD_CONTENT:
             return False  # a short question says little beside its subject: it must be explained
-        if rank[top] < LEAD_RANK or rank[top] < LEAD_RATIO * second:
-            return False
         mask = cover[top]
-        if self.coverage(query, mask, top) < LEAD_COVERAGE:
+        explained = self.coverage(query, mask, top)
+        if (rank[top] < LEAD_RANK or explained < LEAD_COVERAGE
+                or rank[top] < LEAD_RANK_RATIO * _runner_up(rank, top)):
             return False
+        # Far ahead of every other item by evidence times the share of the question each
+        # explains (食堂 … 规矩 … 新制度: the canteen item, though the rules item shares 制度).
+        lead = rank[top] * explained
+        for doc, other in rank.items():
+            if (doc != top and doc < SECTION_INSPECTION and other * LEAD_RATIO > lead
+                    and other * self.coverage(query, cover[doc], doc) * LEAD_RATIO > lead):
+                return False
         # The distinctive part: a listed phrase of few items, or a bigram of this item alone.
         distinct = query.distinct.get(top, 0)
         text = query.text
