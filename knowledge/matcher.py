@@ -99,7 +99,7 @@ _DETERMINERS = "一两几每某这那哪各"
 _PARTICLES = "已的了是在和与及等将对从把被也都就还又再所以而或"
 _EN_MEASURES = {
     "mu": "亩", "tonnes": "吨", "tons": "吨", "times": "次", "flats": "套", "apartments": "套",
-    "households": "户", "people": _PEOPLE, "persons": _PEOPLE, "staff": _PEOPLE,
+    "units": "套", "households": "户", "people": _PEOPLE, "persons": _PEOPLE, "staff": _PEOPLE,
     "officials": _PEOPLE, "cadres": _PEOPLE, "workers": _PEOPLE,
 }
 _COUNTED_IN = re.compile(rf"(?:多少|几|好多)\s*([{_MEASURES}])|\bhow many ([a-z]+)")
@@ -117,7 +117,8 @@ _SPANS = re.compile(r"\S+")
 _DIGIT = re.compile(r"\d")
 _STRONG_REACH = re.compile(
     r"举报|检举|投诉|反映|反应|提.{0,2}(意见|建议)|有(点|个)?(意见|建议)|意见箱|监督"
-    r"|complain|report|feedback|suggest|whistle|opinion|\bring\b|who do i call"
+    r"|complain|report (it|this|that|a|an|problems?|issues?|misconduct|corruption|to)"
+    r"|i want to report|feedback|suggest|whistle|opinion|\bring\b|who do i call"
 )
 # Reporting something (stronger than "an opinion", which is also a kind of document: 实施意见).
 _REPORTS = re.compile(r"反映|举报|投诉|检举|说理|讲理|评理|告状|讨个?说法|complain|report")
