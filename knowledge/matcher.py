@@ -303,7 +303,9 @@ class Matcher:
             if len(found) <= 2 and key not in lower and key not in self.intents.stopwords_en
         }
 
-        # Phrase units: a synonym group (any member, either language) or one item's alias.
+        # Phrase units: a synonym group (any member, either language) or one alias of an item.
+        # An alias is a unit of its own: another item whose text holds it (固定资产管理) shares
+        # that phrase, not the owner's other aliases (depreciation, 折旧).
         groups: list[tuple[list[str], list[tuple[str, ...]], dict[int, float]]] = []
         for group in self.enrichment.synonyms:
             zh_members, en_members = _split_members(group)
@@ -312,10 +314,12 @@ class Matcher:
             extra = self.enrichment.items.get(number)
             if extra is None:
                 continue
-            zh_members = [fold(alias) for alias in extra.aliases]
-            en_members = [tuple(word_key(w) for w in _WORD.findall(fold(alias)))
-                          for alias in extra.en_aliases]
-            groups.append((zh_members, [m for m in en_members if m], {number: ALIAS}))
+            for alias in extra.aliases:
+                groups.append(([fold(alias)], [], {number: ALIAS}))
+            for alias in extra.en_aliases:
+                alias_keys = tuple(word_key(w) for w in _WORD.findall(fold(alias)))
+                if alias_keys:
+                    groups.append(([], [alias_keys], {number: ALIAS}))
         for zh_members, en_members, post in groups:
             unit = len(self._units)
             self._units.append(post)
