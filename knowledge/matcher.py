@@ -1206,6 +1206,9 @@ class Matcher:
             topic = "progress"
         elif has("accountability") and (has("whole") or small):
             topic = "overview"
+        elif (query.area is not None and has("whole") and has("counted")
+              and not query.out_of_scope):
+            topic = "progress"  # 腐败问题方面整改得怎么样: one area's problems as a whole
         else:
             return None
         area = query.area if topic in ("count", "progress") else None

@@ -310,6 +310,13 @@ _META_PROBES = (
         "are they going to keep publishing updates",
         "整改是不是都搞完了",
         "巡察组的意见园区都认了吗",
+    "腐败问题方面整改得怎么样",
+    "不正之风的问题整改完了吗",
+    "基层党组织建设方面查出了啥问题",
+    "决策部署落实方面有哪些问题",
+    "群众身边的腐败问题有几个",
+    "党员队伍建设的问题整改完了没",
+    "第四方面的问题都改好了吗",
 )
 
 _CONTACT_PROBES = (
@@ -431,6 +438,13 @@ class TestGuards:
         case, prices, names, dates it does not give, chit-chat — are all none."""
         wrong = [q for q in _NONE_PROBES if kb.ask(q).kind != "none"]
         assert not wrong, wrong
+
+    def test_an_area_asked_about_as_a_whole(self, kb: KnowledgeBase) -> None:
+        """An area's problems as a whole are meta, for that area; an item of the area asked by
+        its own title stays that item."""
+        decision = kb.ask("腐败问题方面整改得怎么样")
+        assert (decision.kind, decision.area) == ("meta", 2)
+        assert kb.ask("党建工作重视不够整改了吗").items[:1] == (45,)
 
     def test_a_count_in_another_measure(self, kb: KnowledgeBase) -> None:
         """A count the item gives answers 'how many' only in the measure asked for: 30万吨 is
