@@ -317,6 +317,11 @@ _META_PROBES = (
     "群众身边的腐败问题有几个",
     "党员队伍建设的问题整改完了没",
     "第四方面的问题都改好了吗",
+    "how is the party building area doing",
+    "which area has the most problems",
+    "what were the four categories",
+    "how many are long-term",
+    "what does long-term mean here",
 )
 
 _CONTACT_PROBES = (
