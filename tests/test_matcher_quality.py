@@ -4,7 +4,7 @@ devset2, devset4, devset6, devset9 to devset12, devset14, devset15, devset17, de
 devset20, plus behaviour checks.
 
 devset3 to devset21 were written from the notice alone by writers who never saw the matcher.
-tests/data/holdout2.yaml … holdout6.yaml are held out: only scored (README), never read while
+tests/data/holdout2.yaml … holdout7.yaml are held out: only scored (README), never read while
 tuning (holdout.yaml was read and is development data)."""
 
 from __future__ import annotations
