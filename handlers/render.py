@@ -284,6 +284,8 @@ def decision(kb: KnowledgeBase, d: Decision, lang: Lang) -> Reply:
         return ambiguous(kb, d.items, lang)
     if d.kind == "contact":
         return contact(kb, lang)
+    if d.kind == "meta" and d.area is not None and d.topic in ("count", "progress"):
+        return browse_area(kb, d.area, 0, lang)  # one area's problems: its counts and items
     if d.kind == "meta":
         return meta(kb, d.topic or "overview", lang)
     return nothing(kb, d.question, lang, d.about)

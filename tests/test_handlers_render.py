@@ -99,3 +99,13 @@ class TestReuse:
         second = render.nothing(knowledge_base, "眉山中学招生", "zh")
         assert "成都" in first.text and "成都" not in second.text
         assert first.markup is second.markup
+
+    def test_one_areas_problems_show_that_area(self, knowledge_base):
+        """A question about one area's problems as a whole gets that area: its counts and its
+        items, not the whole notice's progress page."""
+        decision = knowledge_base.ask("腐败问题方面整改得怎么样")
+        reply = render.decision(knowledge_base, decision, "zh")
+        assert "不正之风和腐败问题方面" in reply.text
+        assert reply.text == render.browse_area(knowledge_base, 2, 0, "zh").text
+        overall = render.decision(knowledge_base, knowledge_base.ask("整改总体进度怎么样"), "zh")
+        assert "全部 52 项" in overall.text
