@@ -85,7 +85,7 @@ PARTIAL = 0.4  # credit for a character the item uses, outside any shared bigram
 # opening hours, places, how to apply (the notice's dates and its own address it does give).
 _UNSAID = {
     "meta": frozenset({"amount", "schedule", "place", "who", "procedure", "law", "number"}),
-    "contact": frozenset({"amount", "who", "procedure", "meaning", "law", "document"}),
+    "contact": frozenset({"amount", "who", "procedure", "law", "document"}),
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
