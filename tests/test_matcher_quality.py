@@ -1,9 +1,9 @@
 """The matcher against the development sets: issue 2's thresholds on devset, devset3, devset5,
-devset7, devset8, devset13, devset16, devset19 and devset21, regression floors on the harder
-devset2, devset4, devset6, devset9 to devset12, devset14, devset15, devset17, devset18 and
-devset20, plus behaviour checks.
+devset7, devset8, devset13, devset16, devset19, devset21 and devset22, regression floors on the
+harder devset2, devset4, devset6, devset9 to devset12, devset14, devset15, devset17, devset18
+and devset20, plus behaviour checks.
 
-devset3 to devset21 were written from the notice alone by writers who never saw the matcher.
+devset3 to devset22 were written from the notice alone by writers who never saw the matcher.
 tests/data/holdout2.yaml … holdout7.yaml are held out: only scored (README), never read while
 tuning (holdout.yaml was read and is development data)."""
 
@@ -23,7 +23,7 @@ DEVSET = DATA / "devset.yaml"
 DEVSET2 = DATA / "devset2.yaml"
 # Sets that reach every one of issue 2's thresholds.
 FULL_SETS = ("devset", "devset3", "devset5", "devset7", "devset8", "devset13", "devset16",
-             "devset19", "devset21")
+             "devset19", "devset21", "devset22")
 
 # devset2 (everyday paraphrases, varied contact and meta wording) holds floors: the figures the
 # matcher reaches, rounded down a little. They only go up — raise them when the matcher
@@ -139,7 +139,7 @@ class TestDevsetThresholds:
     @pytest.mark.parametrize("category", sorted(THRESHOLDS))
     def test_category_threshold(self, report_full: Report, category: str) -> None:
         """Each category reaches issue 2's share of right answers on devset, devset3, devset5,
-        devset7, devset8, devset13, devset16, devset19 and devset21."""
+        devset7, devset8, devset13, devset16, devset19, devset21 and devset22."""
         assert report_full.count[category] > 0
         assert report_full.rate(category) >= THRESHOLDS[category], _explain(report_full)
 
