@@ -148,6 +148,10 @@ class _Scripted:
 
     intents: Intents
     cue_scans: dict[str, re.Pattern[str]]
+    # One search each for whether a question has any contact or meta phrase, or asks for any
+    # kind of fact (most do neither): quick, since every alternative starts plainly.
+    any_phrase: re.Pattern[str]
+    any_detail: re.Pattern[str]
 
 
 @dataclass(slots=True)
@@ -444,7 +448,10 @@ class Matcher:
             name: re.compile(f"(?=({pattern.pattern}))", pattern.flags)
             for name, pattern in intents.cues.items()
         }
-        return _Scripted(intents, cue_scans)
+        return _Scripted(
+            intents, cue_scans, _any([*intents.contact.values(), *intents.meta.values()]),
+            _any(ask for ask, _ in intents.details.values()),
+        )
 
     def _build_vocabulary(self) -> None:
         """The notice's own words, for telling a real out-of-scope term (成都, 路线 on its own)
@@ -676,7 +683,9 @@ class Matcher:
         # Contact and meta phrases: the first topic that matches, and where they are.
         found: list[str | None] = [None, None]
         phrases: list[tuple[int, int]] = []
-        for slot, topics in enumerate((intents.contact, intents.meta)):
+        for slot, topics in enumerate(
+            (intents.contact, intents.meta) if scripted.any_phrase.search(text) else ()
+        ):
             for topic, pattern in topics.items():
                 spans = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
                 if spans:
@@ -701,7 +710,9 @@ class Matcher:
                     weights[match.start()] = 3.0
         # As typed: a homophone fix must not turn 那家 into 哪家. (One search per kind is
         # quicker than one search for all: a joined pattern loses re's first-character scan.)
-        asks = tuple(kind for kind, (ask, _) in intents.details.items() if ask.search(folded))
+        asks = tuple(
+            kind for kind, (ask, _) in intents.details.items() if ask.search(folded)
+        ) if scripted.any_detail.search(folded) else ()
         measures = _measures(folded) if "number" in asks else ""
         query = _Query(text, weights, words, sum(weights), contact, meta, greeting, out_of_scope,
                        every=every, asks=asks, measures=measures, corrected=text != folded)
@@ -728,8 +739,11 @@ class Matcher:
             if found is not None:
                 query.date_topic = query.date_topic or topic
                 frame |= ((1 << (found.end() - found.start())) - 1) << found.start()
+        # An area matters only to a question that asks something of it (how many problems in
+        # it, how far it got): one with a cue or a contact or meta phrase.
+        framed = bool(query.cues or query.meta or query.contact or query.date_topic)
         area_score: defaultdict[int, float] = defaultdict(float)
-        for pattern, area, weight in self._area_refs:
+        for pattern, area, weight in self._area_refs if framed else ():
             area_score[area] += weight * sum(1 for _ in pattern.finditer(text))
         best = max(area_score, key=lambda a: (area_score[a], -a), default=None)
         if best is not None and area_score[best] >= 2.0:
@@ -1360,6 +1374,11 @@ def _split_members(group: Iterable[str]) -> tuple[list[str], list[tuple[str, ...
             if keys:
                 en.append(keys)
     return zh, en
+
+
+def _any(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
+    """One pattern that finds whether any of `patterns` matches anywhere."""
+    return re.compile("|".join(p.pattern for p in patterns) or _NEVER)
 
 
 def _only(pattern: re.Pattern[str], script: str) -> re.Pattern[str]:
